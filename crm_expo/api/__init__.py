@@ -1,0 +1,225 @@
+"""The JSON API base, under /api/v1.
+
+- Authentication: ``Authorization: Bearer <token>`` (an ApiToken scoped to one show and one
+  role), or a signed-in browser session (then unsafe methods need the CSRF token in
+  ``X-CSRFToken``).
+- Errors: ``{"error": {"code": "...", "message": "..."}}`` with the matching HTTP status.
+- Lists: ``page`` and ``per_page`` (≤ 200) with ``total`` in every answer.
+- The OpenAPI document at /api/v1/openapi.json is generated from the routes and the YAML
+  part of each view's docstring (after ``---``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from apispec import APISpec
+from apispec.yaml_utils import load_yaml_from_docstring
+from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..database import utcnow
+from ..extensions import csrf, db
+from ..models import ApiToken, Show
+
+api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_PER_PAGE = 200
+
+
+class ApiError(Exception):
+    """Raise from an API view (or an operation called by one) to answer with an error."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str):
+    response = jsonify(error={"code": code, "message": str(message)})
+    response.status_code = status
+    return response
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+def authenticate_token(raw: str) -> ApiToken:
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(raw)))
+    if token is None:
+        raise ApiError(401, "invalid_token", _("The API token is not valid."))
+    state = token.state()
+    if state == "revoked":
+        raise ApiError(401, "token_revoked", _("The API token was revoked."))
+    if state == "expired":
+        raise ApiError(401, "token_expired", _("The API token has expired."))
+    now = utcnow()
+    # Record use at most once a minute: the check-in path must not write for this.
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        token.last_used_at = now
+        db.session.commit()
+    return token
+
+
+def api_require(*roles: str, show_arg: str | None = "slug"):
+    """Access rule for an API view. ``roles`` empty = any authenticated caller. With
+    ``show_arg``, the token must be scoped to the show in that URL argument; the view then
+    receives the Show as ``show`` instead of the slug."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            raw = _bearer_token()
+            g.api_user = None
+            request.api_token = None
+            if raw:
+                token = authenticate_token(raw)
+                request.api_token = token
+                role = token.role
+            elif current_user.is_authenticated:
+                if request.method not in ("GET", "HEAD", "OPTIONS"):
+                    csrf.protect()
+                g.api_user = current_user._get_current_object()
+                role = current_user.role
+            else:
+                raise ApiError(401, "unauthorized", _("Send an API token: Authorization: Bearer <token>."))
+            if roles and role not in roles:
+                raise ApiError(403, "forbidden", _("This token's role may not use this endpoint."))
+            if show_arg is not None and show_arg in kwargs:
+                slug = kwargs.pop(show_arg)
+                show = db.session.scalar(select(Show).where(Show.slug == slug))
+                if show is None:
+                    raise ApiError(404, "unknown_show", _("No show with the code %(slug)s.", slug=slug))
+                if request.api_token is not None and request.api_token.show_id != show.id:
+                    raise ApiError(403, "wrong_show", _("This token belongs to another show."))
+                kwargs["show"] = show
+            return view(*args, **kwargs)
+        wrapped._access = ("api", roles)
+        return wrapped
+    return decorator
+
+
+def caller_role() -> str | None:
+    token = getattr(request, "api_token", None)
+    if token is not None:
+        return token.role
+    return current_user.role if current_user.is_authenticated else None
+
+
+def caller_organization_id() -> int | None:
+    token = getattr(request, "api_token", None)
+    if token is not None:
+        return token.organization_id
+    return current_user.organization_id if current_user.is_authenticated else None
+
+
+def page_args() -> tuple[int, int]:
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 50))
+    except ValueError:
+        raise ApiError(400, "bad_pagination", _("page and per_page must be whole numbers."))
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ApiError(400, "bad_pagination",
+                       _("page must be ≥ 1 and per_page between 1 and %(max)d.", max=MAX_PER_PAGE))
+    return page, per_page
+
+
+def paginate(stmt, serialize) -> dict:
+    """Run a SELECT with page/per_page from the request; the total is counted in SQL."""
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": [serialize(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+
+
+def json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", _("The request body must be a JSON object."))
+    return data
+
+
+def show_json(show: Show) -> dict:
+    return {"slug": show.slug, "name_zh": show.name_zh, "name_en": show.name_en, "venue": show.venue,
+            "status": show.status, "timezone": show.timezone, "currency": show.currency,
+            "halls": show.halls or [],
+            "days": [{"date": d.date.isoformat(), "opens": d.opens.strftime("%H:%M"),
+                      "closes": d.closes.strftime("%H:%M")} for d in show.days]}
+
+
+@api_bp.get("/shows")
+@api_require(show_arg=None)
+def list_shows():
+    """List the shows the caller can see (a token sees its own show).
+    ---
+    get:
+      summary: List shows
+      parameters:
+        - {in: query, name: page, schema: {type: integer, minimum: 1}}
+        - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 200}}
+      responses:
+        200: {description: "{items: [show], total, page, per_page}"}
+        401: {description: missing, invalid, revoked or expired token}
+    """
+    stmt = select(Show).order_by(Show.id)
+    token = getattr(request, "api_token", None)
+    if token is not None:
+        stmt = stmt.where(Show.id == token.show_id)
+    return jsonify(paginate(stmt, show_json))
+
+
+@api_bp.get("/openapi.json")
+def openapi():
+    return jsonify(build_openapi(current_app))
+
+
+openapi._access = ("public", ())
+
+
+def build_openapi(app: Flask) -> dict:
+    spec = APISpec(title="crm-expo API", version="1", openapi_version="3.0.3",
+                   info={"description": "JSON API of crm-expo. Authenticate with a bearer token."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint == "api.openapi":
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = rule.rule
+        for arg in rule.arguments:
+            path = path.replace(f"<{arg}>", "{" + arg + "}")
+            for conv in ("int", "string", "path"):
+                path = path.replace(f"<{conv}:{arg}>", "{" + arg + "}")
+        operations = load_yaml_from_docstring(view.__doc__ or "") or {}
+        summary = (view.__doc__ or rule.endpoint).strip().splitlines()[0]
+        ops = {}
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op = dict(operations.get(method.lower(), {}))
+            op.setdefault("summary", summary)
+            op.setdefault("responses", {"200": {"description": "OK"}})
+            op.setdefault("security", [{"bearer": []}])
+            op["parameters"] = op.get("parameters", []) + [
+                {"in": "path", "name": a, "required": True, "schema": {"type": "string"}}
+                for a in sorted(rule.arguments)]
+            ops[method.lower()] = op
+        spec.path(path=path, operations=ops)
+    return spec.to_dict()
+
+
+def init_app_errors(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError):
+        db.session.rollback()
+        return error_response(err.status, err.code, err.message)
+
+
+def init_api(app: Flask) -> None:
+    init_app_errors(app)
+    csrf.exempt(api_bp)
+    for bp in app.blueprints.values():
+        if bp.name.endswith("_api"):
+            csrf.exempt(bp)

@@ -1,0 +1,62 @@
+"""Sign-in rules: passwords, throttling of failed logins (per account and per address,
+stored in the database so the limit holds across every server process), audit."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+from sqlalchemy import delete, func, or_, select
+
+from ..database import utcnow
+from ..extensions import db
+from ..models import LoginFailure, User, audit
+
+
+class LoginLocked(Exception):
+    def __init__(self, minutes: int):
+        self.minutes = minutes
+
+
+def _window_start() -> dt.datetime:
+    return utcnow() - dt.timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+
+
+def is_locked(email: str, address: str) -> bool:
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    since = _window_start()
+    by_email = db.session.scalar(select(func.count()).where(LoginFailure.email == email, LoginFailure.at >= since))
+    if by_email >= limit:
+        return True
+    # An address gets more room than an account (a venue's desks share one NAT address).
+    by_address = db.session.scalar(select(func.count()).where(LoginFailure.address == address,
+                                                              LoginFailure.at >= since))
+    return by_address >= limit * 4
+
+
+def authenticate(email: str, password: str, address: str) -> User | None:
+    """The active user with these credentials, or None. Raises LoginLocked while the
+    account or the address is locked out. Every outcome is audited."""
+    email = (email or "").strip().lower()
+    if is_locked(email, address):
+        audit("login.locked", actor=email or "?", object_type="User")
+        db.session.commit()
+        raise LoginLocked(current_app.config["LOGIN_LOCK_MINUTES"])
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.check_password(password) or not user.active:
+        db.session.add(LoginFailure(email=email, address=address))
+        audit("login.failed", user=None, actor=email or "?", object_type="User",
+              object_id=user.id if user else "", after={"reason": "disabled" if user and user.active is False
+                                                         and user.check_password(password) else "credentials"})
+        db.session.commit()
+        return None
+    user.last_login_at = utcnow()
+    db.session.execute(delete(LoginFailure).where(or_(LoginFailure.email == email)))
+    audit("login", user, user=user)
+    db.session.commit()
+    return user
+
+
+def logout(user: User) -> None:
+    user.rotate_session()
+    audit("logout", user, user=user)
+    db.session.commit()

@@ -1,0 +1,65 @@
+"""Languages: Simplified Chinese and English. The locale is the user's preference, else
+the one chosen with the switcher (kept in the session), else the browser's
+Accept-Language, else CRM_EXPO_DEFAULT_LOCALE."""
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.numbers import format_currency, get_currency_precision
+from flask import current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+LOCALES = ("zh", "en")
+LOCALE_NAMES = {"zh": "中文", "en": "English"}
+
+
+def select_locale() -> str:
+    user_locale = getattr(current_user, "locale", "") if current_user else ""
+    if user_locale in LOCALES:
+        return user_locale
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    best = request.accept_languages.best_match(LOCALES) if request else None
+    return best or current_app.config.get("DEFAULT_LOCALE", "zh")
+
+
+def _babel_locale() -> str:
+    return "zh_Hans_CN" if str(get_locale() or "zh").startswith("zh") else "en"
+
+
+def minor_units(currency: str) -> int:
+    return get_currency_precision(currency)
+
+
+def money(amount_minor: int | None, currency: str = "CNY") -> str:
+    """Format integer minor units (fen, cents) as money in the current locale: ¥13,800.00."""
+    if amount_minor is None:
+        return ""
+    value = amount_minor / (10 ** minor_units(currency))
+    return format_currency(value, currency, locale=_babel_locale())
+
+
+def parse_money(text: str, currency: str = "CNY") -> int:
+    """'13,800.50' → 1380050 (minor units), exact: no float on the way."""
+    from decimal import Decimal, InvalidOperation
+    cleaned = (text or "").replace(",", "").replace("¥", "").replace("￥", "").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {text!r}")
+    scaled = value * (10 ** minor_units(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"too many decimals for {currency}: {text!r}")
+    return int(scaled)
+
+
+def local_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
+    """A stored (naive UTC) timestamp shown in CRM_EXPO_TIMEZONE and the user's locale
+    (Flask-Babel converts from UTC to BABEL_DEFAULT_TIMEZONE, which create_app sets)."""
+    return format_datetime(value, fmt) if value else ""
+
+
+def local_date(value, fmt: str = "medium") -> str:
+    return format_date(value, fmt) if value else ""

@@ -1,0 +1,12 @@
+"""Core models: shows, the one customer record (Organization, Person), users and access,
+audit, settings. Plugin tables live in each plugin's ``models.py``."""
+from .audit import AuditEntry, audit
+from .contacts import Consent, Organization, Person
+from .settings import Setting
+from .shows import Show, ShowDay, ShowStatus
+from .users import ApiToken, LoginFailure, Role, User
+
+__all__ = [
+    "ApiToken", "AuditEntry", "Consent", "LoginFailure", "Organization", "Person", "Role",
+    "Setting", "Show", "ShowDay", "ShowStatus", "User", "audit",
+]

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from flask_babel import get_locale, lazy_gettext as _l
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, Time, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import utcnow
+from ..extensions import db
+
+
+class ShowStatus(str, enum.Enum):
+    draft = "draft"
+    open = "open"        # registration and booth sales open
+    live = "live"        # the show days
+    closed = "closed"
+
+    @property
+    def title(self):
+        return {"draft": _l("Draft"), "open": _l("Open for sales"), "live": _l("Live"),
+                "closed": _l("Closed")}[self.value]
+
+
+# draft → open → live → closed, one step at a time (closed is final).
+SHOW_TRANSITIONS = {"draft": {"open"}, "open": {"live", "draft"}, "live": {"closed"}, "closed": set()}
+
+
+class Show(db.Model):
+    """One edition of a trade show ("Food Expo 2027")."""
+    __tablename__ = "shows"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft','open','live','closed')", name="status"),
+        CheckConstraint("length(currency) = 3", name="currency"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    halls: Mapped[list] = mapped_column(JSON, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    status: Mapped[str] = mapped_column(String(16), default=ShowStatus.draft.value)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    days: Mapped[list["ShowDay"]] = relationship(back_populates="show", order_by="ShowDay.date",
+                                                 cascade="all, delete-orphan")
+
+    @property
+    def name(self) -> str:
+        loc = str(get_locale() or "zh")
+        return (self.name_en or self.name_zh) if loc.startswith("en") else (self.name_zh or self.name_en)
+
+    @property
+    def start(self) -> dt.date | None:
+        return self.days[0].date if self.days else None
+
+    @property
+    def end(self) -> dt.date | None:
+        return self.days[-1].date if self.days else None
+
+    def __repr__(self):
+        return f"<Show {self.slug}>"
+
+
+class ShowDay(db.Model):
+    """An open day with its hours (in the show's timezone)."""
+    __tablename__ = "show_days"
+    __table_args__ = (UniqueConstraint("show_id", "date"),
+                      CheckConstraint("closes > opens", name="hours"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    opens: Mapped[dt.time] = mapped_column(Time, default=dt.time(9, 0))
+    closes: Mapped[dt.time] = mapped_column(Time, default=dt.time(17, 0))
+    trade_only: Mapped[bool] = mapped_column(default=False)
+    show: Mapped[Show] = relationship(back_populates="days")

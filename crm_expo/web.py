@@ -1,0 +1,222 @@
+"""The web shell shared by every page: the main blueprint (home, language and show
+switchers), the current show, navigation, error pages, security headers, and the check that
+the database schema is current."""
+from __future__ import annotations
+
+from flask import (Blueprint, Flask, abort, current_app, flash, g, jsonify, redirect, render_template,
+                   request, session, url_for)
+from flask_babel import get_locale, gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from .access import is_api_request, public, require
+from .extensions import db, login_manager
+from .i18n import LOCALE_NAMES, LOCALES, local_date, local_datetime, money
+from .models import Show, User
+
+bp = Blueprint("main", __name__)
+
+
+def enabled_plugins() -> dict:
+    return current_app.extensions["crm_expo_plugins"]
+
+
+def plugin_enabled(name: str) -> bool:
+    return name in enabled_plugins()
+
+
+def current_show() -> Show | None:
+    """The show the user is working on: chosen with the switcher (kept in the session),
+    else the latest show that is not closed, else the latest show."""
+    if "current_show" in g:
+        return g.current_show
+    show = None
+    slug = session.get("show")
+    if slug:
+        show = db.session.scalar(select(Show).where(Show.slug == slug))
+    if show is None:
+        show = (db.session.scalar(select(Show).where(Show.status != "closed").order_by(Show.id.desc()))
+                or db.session.scalar(select(Show).order_by(Show.id.desc())))
+    g.current_show = show
+    return show
+
+
+def show_or_404(slug: str) -> Show:
+    show = db.session.scalar(select(Show).where(Show.slug == slug))
+    if show is None:
+        abort(404)
+    return show
+
+
+def nav_items() -> list:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for plugin in enabled_plugins().values():
+        for item in plugin.nav:
+            if not item.roles or current_user.role in item.roles:
+                items.append((plugin.name, item))
+    return items
+
+
+@bp.route("/")
+@public
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    shows = db.session.scalars(select(Show).order_by(Show.id.desc())).all()
+    return render_template("home.html", shows=shows, plugins=enabled_plugins().values())
+
+
+@bp.route("/locale/<code>", methods=["POST"])
+@public
+def set_locale(code):
+    if code not in LOCALES:
+        abort(404)
+    session["locale"] = code
+    if current_user.is_authenticated:
+        current_user.locale = code
+        db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/show", methods=["POST"])
+@require()
+def set_show():
+    slug = request.form.get("show", "")
+    show = db.session.scalar(select(Show).where(Show.slug == slug))
+    if show is None:
+        flash(_("No show with the code %(slug)s.", slug=slug), "error")
+    else:
+        session["show"] = show.slug
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/healthz")
+@public
+def health():
+    return jsonify(status="ok")
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never redirect to another site after a form post.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("main.home")
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    # The id carries the session token: logout / disabling rotates it, so an old cookie
+    # replayed after logout no longer resolves to a user.
+    try:
+        uid, token = user_id.split(":", 1)
+        uid = int(uid)
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def _error_page(error: HTTPException):
+    if is_api_request():
+        from .api import error_response
+        return error_response(error.code, _http_code_name(error.code), error.description or error.name)
+    return render_template("error.html", error=error), error.code
+
+
+def _http_code_name(code: int) -> str:
+    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+            429: "too_many_requests", 500: "server_error", 503: "unavailable"}.get(code, "error")
+
+
+def _server_error(error):
+    current_app.logger.exception("unhandled error: %s", error)
+    db.session.rollback()
+    if is_api_request():
+        from .api import error_response
+        return error_response(500, "server_error", _("Internal error; it has been logged."))
+    return render_template("error.html", error=None), 500
+
+
+SCHEMA_OK = "crm_expo_schema_ok"
+
+
+def check_schema(app: Flask) -> str | None:
+    """None if the database is at the migration heads, else what is wrong (one line)."""
+    from .migrations import pending_heads
+    try:
+        missing = pending_heads(app)
+    except Exception as exc:  # unreachable database, …
+        from .database import describe_connection_error
+        return describe_connection_error(db.engine.url, exc)
+    if missing:
+        return ("the database is behind on migrations (missing: " + ", ".join(sorted(missing)) +
+                "); run: crm-expo db upgrade")
+    return None
+
+
+def _require_current_schema():
+    app = current_app._get_current_object()
+    if app.extensions.get(SCHEMA_OK) or app.config.get("SKIP_SCHEMA_CHECK"):
+        return None
+    if request.endpoint == "static":
+        return None
+    problem = check_schema(app)
+    if problem:
+        app.logger.error(problem)
+        if is_api_request():
+            from .api import error_response
+            return error_response(503, "schema_outdated", problem)
+        return render_template("error.html", error=None, problem=problem), 503
+    app.extensions[SCHEMA_OK] = True
+    return None
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # Every asset is local (venues often have no internet), so 'self' is all we allow.
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if is_api_request():
+            from .api import error_response
+            return error_response(401, "unauthorized", _("Sign in or send a valid API token."))
+        flash(_("Please sign in to see this page."), "info")
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+    app.before_request(_require_current_schema)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(Exception, _server_error)
+
+    @app.context_processor
+    def shell_context():
+        return {"nav_items": nav_items, "current_show": current_show, "locales": LOCALE_NAMES,
+                "get_locale": lambda: str(get_locale() or "zh"),
+                "all_shows": lambda: db.session.scalars(select(Show).order_by(Show.id.desc())).all(),
+                "money": money, "local_datetime": local_datetime, "local_date": local_date,
+                "plugin_enabled": plugin_enabled}
+
+    @app.template_filter("money")
+    def money_filter(amount, currency="CNY"):
+        return money(amount, currency)

@@ -1,0 +1,1 @@
+"""The built-in plugins of crm-expo, one folder per job."""

@@ -1,0 +1,1 @@
+"""Domain logic of the booths plugin: plain functions, no request object."""

@@ -1,0 +1,1 @@
+"""Domain logic of the exhibitors plugin: plain functions, no request object."""

@@ -1,0 +1,11 @@
+from flask import Blueprint, render_template
+
+from crm_expo.access import require
+
+bp = Blueprint("exhibitors", __name__, template_folder="templates")
+
+
+@bp.route("/")
+@require('admin', 'organizer', 'account_manager', 'service_agent')
+def index():
+    return render_template("exhibitors/index.html")

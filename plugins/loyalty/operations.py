@@ -1,0 +1,1 @@
+"""Domain logic of the loyalty plugin: plain functions, no request object."""

@@ -1,0 +1,1 @@
+"""Domain logic of the onsite plugin: plain functions, no request object."""

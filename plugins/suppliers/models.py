@@ -1,0 +1,2 @@
+"""Tables of the suppliers plugin (every table name starts with 'suppliers_')."""
+from crm_expo.extensions import db  # noqa: F401

@@ -1,0 +1,1 @@
+"""Domain logic of the suppliers plugin: plain functions, no request object."""

@@ -1,0 +1,2 @@
+"""Tables of the visitors plugin (every table name starts with 'visitors_')."""
+from crm_expo.extensions import db  # noqa: F401

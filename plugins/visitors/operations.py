@@ -1,0 +1,1 @@
+"""Domain logic of the visitors plugin: plain functions, no request object."""
