@@ -49,10 +49,12 @@ def upgrade(app: Flask, revision: str = "heads") -> None:
 def pending_heads(app: Flask) -> set[str]:
     """Script heads not yet applied to the database (empty set: the schema is current)."""
     script = ScriptDirectory.from_config(alembic_config(app))
-    heads = set(script.get_heads())
     with db.engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    return heads - current
+        current = MigrationContext.configure(conn).get_current_heads()
+    # Alembic drops a revision from its version table once a branch that depends on it is
+    # applied, so compare ancestries (dependencies included), not the raw rows.
+    applied = {rev.revision for rev in script.iterate_revisions(current, "base")} if current else set()
+    return set(script.get_heads()) - applied
 
 
 def revision(app: Flask, message: str, plugin: str | None = None, autogenerate: bool = True) -> None:

@@ -136,8 +136,8 @@ def order_by_requires(plugins: dict[str, Plugin]) -> list[Plugin]:
     return ordered
 
 
-def load_plugins(names: list[str]) -> list[Plugin]:
-    eps = available()
+def load_plugins(names: list[str], eps: dict | None = None) -> list[Plugin]:
+    eps = available() if eps is None else eps
     seen: dict[str, Plugin] = {}
     for name in names:
         if name in seen:

@@ -33,6 +33,16 @@ META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 class Client(FlaskClient):
     """Test client that can fetch a CSRF token the way a browser does (from the page)."""
 
+    def open(self, *args, **kwargs):
+        # The `app` fixture keeps an app context pushed (for factories), and Flask reuses it
+        # for the client's requests; clear `g` so that each request starts as fresh as in
+        # production (locale, current show … are cached there per request).
+        from flask import g, has_app_context
+        if has_app_context():
+            for name in list(vars(g)):
+                delattr(g, name)
+        return super().open(*args, **kwargs)
+
     def csrf_token(self) -> str:
         page = self.get("/auth/login", follow_redirects=True).get_data(as_text=True)
         match = META_CSRF.search(page)
@@ -129,10 +139,17 @@ _apps: dict = {}
 def make_app(database, test_root):
     """make_app(plugins=(...), **config) → a fresh app on the test database (already reset)."""
     url, _reset = database
+    made = []
 
     def factory(plugins=ALL_PLUGINS, **config):
-        return create_app(_base_config(test_root, url, plugins, **config))
-    return factory
+        made.append(create_app(_base_config(test_root, url, plugins, **config)))
+        return made[-1]
+    yield factory
+    # Close their connections before the next test replaces the database file.
+    for extra in made:
+        with extra.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

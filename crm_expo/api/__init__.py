@@ -173,6 +173,21 @@ def list_shows():
     return jsonify(paginate(stmt, show_json))
 
 
+@api_bp.get("/shows/<slug>")
+@api_require()
+def get_show(show):
+    """One show, with its open days.
+    ---
+    get:
+      summary: Get a show
+      responses:
+        200: {description: the show}
+        403: {description: the token belongs to another show}
+        404: {description: no such show}
+    """
+    return jsonify(show_json(show))
+
+
 @api_bp.get("/openapi.json")
 def openapi():
     return jsonify(build_openapi(current_app))

@@ -1,0 +1,114 @@
+"""Sign-in, sessions, CSRF, throttling and audit."""
+import re
+
+import requests
+from sqlalchemy import func, select
+
+from crm_expo.extensions import db
+from crm_expo.models import AuditEntry, User
+from crm_expo.operations import set_user_active
+from tests.factories import PASSWORD, make_show, make_user
+
+
+def _audits(action):
+    return db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+
+
+def test_login_logout_and_audit(client):
+    make_show()
+    user = make_user("organizer")
+    client.login(user)
+    assert client.get("/").status_code == 200
+    assert _audits("login") == 1
+    client.form_post("/auth/logout")
+    assert client.get("/").status_code == 302
+    assert _audits("logout") == 1
+
+
+def test_wrong_password_is_refused_and_audited(client):
+    user = make_user("organizer")
+    resp = client.form_post("/auth/login", {"email": user.email, "password": "wrong password!"})
+    assert resp.status_code == 401
+    assert "Wrong email or password" in resp.get_data(as_text=True)
+    assert _audits("login.failed") == 1
+
+
+def test_old_cookie_is_dead_after_logout(client, app):
+    make_show()
+    user = make_user("organizer")
+    client.login(user)
+    cookie = client.get_cookie("session").value
+    client.form_post("/auth/logout")
+    other = app.test_client()
+    other.set_cookie("session", cookie)
+    assert other.get("/").status_code == 302      # replayed cookie: not signed in
+
+
+def test_disabled_user_is_signed_out_and_cannot_sign_in(client):
+    make_show()
+    admin = make_user("admin")
+    user = make_user("organizer")
+    client.login(user)
+    set_user_active(db.session.get(User, user.id), False, user=admin)
+    assert client.get("/").status_code == 302
+    resp = client.form_post("/auth/login", {"email": user.email, "password": PASSWORD})
+    assert resp.status_code == 401
+
+
+def test_forged_csrf_token_is_refused(client):
+    user = make_user("organizer")
+    resp = client.post("/auth/login", data={"email": user.email, "password": PASSWORD, "csrf_token": "forged"})
+    assert resp.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_passwords_are_argon2id_at_owasp_strength(app):
+    from crm_expo.models.users import _hasher
+    h = _hasher.hash("some password")
+    assert h.startswith("$argon2id$")
+    m, t, p = (int(x) for x in re.findall(r"m=(\d+),t=(\d+),p=(\d+)", h)[0])
+    assert m >= 19456 and t >= 2 and p >= 1
+
+
+def test_session_cookie_is_hardened(client):
+    user = make_user("organizer")
+    resp = client.form_post("/auth/login", {"email": user.email, "password": PASSWORD})
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_failed_logins_lock_the_account_across_server_processes(served, app):
+    """Two gunicorn workers, one database: the lock-out counts failures from both."""
+    user = make_user("organizer")
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    statuses = []
+    for _ in range(limit + 2):
+        s = requests.Session()      # a new connection each time: any worker may answer
+        s.headers["Accept-Language"] = "en"
+        page = s.get(served + "/auth/login").text
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        r = s.post(served + "/auth/login", data={"email": user.email, "password": "wrong!", "csrf_token": token},
+                   allow_redirects=False)
+        statuses.append(r.status_code)
+    assert statuses[:limit] == [401] * limit
+    assert statuses[limit:] == [429, 429]
+    # Now even the right password is refused while the lock holds.
+    s = requests.Session()
+    s.headers["Accept-Language"] = "en"
+    page = s.get(served + "/auth/login").text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    r = s.post(served + "/auth/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+               allow_redirects=False)
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.text
+
+
+def test_no_default_accounts_outside_the_demo(app):
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_open_redirect_after_login_is_refused(client):
+    user = make_user("organizer")
+    token = client.csrf_token()
+    resp = client.post("/auth/login?next=//evil.example/x",
+                       data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert resp.headers["Location"] == "/"
