@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from babel.numbers import format_currency, get_currency_precision
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -15,6 +15,8 @@ LOCALE_NAMES = {"zh": "中文", "en": "English"}
 
 
 def select_locale() -> str:
+    if not has_request_context():   # CLI, background work: the configured default
+        return current_app.config.get("DEFAULT_LOCALE", "zh")
     user_locale = getattr(current_user, "locale", "") if current_user else ""
     if user_locale in LOCALES:
         return user_locale

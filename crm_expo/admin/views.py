@@ -89,3 +89,32 @@ def audit_log():
         stmt = stmt.where(AuditEntry.action.startswith(action))
     entries = db.paginate(stmt, page=page, per_page=50, error_out=False)
     return render_template("admin/audit.html", entries=entries, action=action)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require(*ORGANIZER)
+def settings():
+    """Every threshold and rule of every plugin, visible and editable per show."""
+    import json
+
+    from ..models import get_setting, set_setting
+    from ..models.settings import setting_defaults
+    from ..web import current_show
+    show = current_show()
+    form = ActionForm()
+    defaults = setting_defaults()
+    if request.method == "POST" and form.validate_on_submit():
+        key = request.form.get("key", "")
+        raw = request.form.get("value", "")
+        try:
+            value = json.loads(raw)
+            set_setting(key, value, show=show, user=current_user)
+            db.session.commit()
+        except (ValueError, KeyError) as exc:
+            db.session.rollback()
+            flash(_("Setting %(key)s not changed: %(why)s", key=key, why=str(exc)), "error")
+        else:
+            flash(_("Setting %(key)s saved.", key=key), "success")
+        return redirect(url_for("admin.settings"))
+    rows = [(key, defaults[key], get_setting(key, show)) for key in sorted(defaults)]
+    return render_template("admin/settings.html", rows=rows, show=show, form=form, json=json)

@@ -209,7 +209,10 @@ def build_openapi(app: Flask) -> dict:
             path = path.replace(f"<{arg}>", "{" + arg + "}")
             for conv in ("int", "string", "path"):
                 path = path.replace(f"<{conv}:{arg}>", "{" + arg + "}")
-        operations = load_yaml_from_docstring(view.__doc__ or "") or {}
+        try:
+            operations = load_yaml_from_docstring(view.__doc__ or "") or {}
+        except Exception as exc:   # name the culprit: a docstring is code here
+            raise ValueError(f"{rule.endpoint}: invalid OpenAPI YAML in its docstring: {exc}") from exc
         summary = (view.__doc__ or rule.endpoint).strip().splitlines()[0]
         ops = {}
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):

@@ -23,3 +23,58 @@ class Setting(db.Model):
     show_id: Mapped[int | None] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(100))
     value: Mapped[Any] = mapped_column(JSON)
+
+
+def setting_defaults() -> dict[str, Any]:
+    """Every known setting key with its default, from the loaded plugins' default_settings
+    (keys are '<plugin>.<name>')."""
+    from flask import current_app
+    found: dict[str, Any] = {}
+    for plugin in current_app.extensions["crm_expo_plugins"].values():
+        for name, value in plugin.default_settings.items():
+            found[f"{plugin.name}.{name}"] = value
+    return found
+
+
+def get_setting(key: str, show=None) -> Any:
+    """The show's value, else the global value, else the plugin's default."""
+    from sqlalchemy import select
+    show_id = getattr(show, "id", show)
+    rows = db.session.execute(
+        select(Setting.show_id, Setting.value).where(Setting.key == key,
+                                                     (Setting.show_id == show_id) | Setting.show_id.is_(None))
+    ).all()
+    by_scope = {sid: value for sid, value in rows}
+    if show_id is not None and show_id in by_scope:
+        return by_scope[show_id]
+    if None in by_scope:
+        return by_scope[None]
+    defaults = setting_defaults()
+    if key not in defaults:
+        raise KeyError(f"unknown setting {key!r}")
+    return defaults[key]
+
+
+def set_setting(key: str, value: Any, show=None, user=None) -> None:
+    """Store a value (global when show is None), audited, in the caller's transaction."""
+    from sqlalchemy import select
+
+    from .audit import audit
+    defaults = setting_defaults()
+    if key not in defaults:
+        raise KeyError(f"unknown setting {key!r}")
+    default = defaults[key]
+    if default is not None and not isinstance(value, type(default)) and \
+            not (isinstance(default, float) and isinstance(value, int)):
+        raise ValueError(f"{key} must be a {type(default).__name__}")
+    show_id = getattr(show, "id", show)
+    row = db.session.scalar(select(Setting).where(
+        Setting.key == key, Setting.show_id == show_id if show_id is not None else Setting.show_id.is_(None)))
+    before = row.value if row else None
+    if row is None:
+        row = Setting(key=key, show_id=show_id, value=value)
+        db.session.add(row)
+    else:
+        row.value = value
+    audit("setting.set", row, user=user, show_id=show_id, object_id=key, before={"value": before},
+          after={"value": value})
