@@ -32,7 +32,8 @@ def setting_defaults() -> dict[str, Any]:
     found: dict[str, Any] = {}
     for plugin in current_app.extensions["crm_expo_plugins"].values():
         for name, value in plugin.default_settings.items():
-            found[f"{plugin.name}.{name}"] = value
+            key = name if name.startswith(f"{plugin.name}.") else f"{plugin.name}.{name}"
+            found[key] = value
     return found
 
 
