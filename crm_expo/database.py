@@ -60,7 +60,7 @@ def write_transaction() -> None:
     transaction and the operation relies on constraints and row locks. A read-only
     transaction already open in the session (e.g. loading the current user) is ended first.
     """
-    session = db.session
+    session = db.session()   # the real Session behind the scoped_session proxy
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             session.flush()

@@ -18,9 +18,9 @@ from apispec.yaml_utils import load_yaml_from_docstring
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from ..database import utcnow
+from ..database import utcnow, write_transaction
 from ..extensions import csrf, db
 from ..models import ApiToken, Show
 
@@ -61,7 +61,8 @@ def authenticate_token(raw: str) -> ApiToken:
     now = utcnow()
     # Record use at most once a minute: the check-in path must not write for this.
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
-        token.last_used_at = now
+        write_transaction()   # parallel first uses must queue, not fail with "database is locked"
+        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
         db.session.commit()
     return token
 
