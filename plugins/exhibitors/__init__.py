@@ -1,15 +1,27 @@
-"""Exhibitors (参展商): Applications, qualification review and the exhibitor record of each show."""
+"""Exhibitors (参展商): applications, qualification review and the exhibitor record of each show,
+plus the organization page that remembers the customer across shows."""
 from flask_babel import lazy_gettext as _l
 
+from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
+from .api import api_bp
+from .generate import generate
+from .importing import importer
+from .operations import DEFAULT_REQUIRED_DOCUMENTS, REQUIRED_DOCUMENTS_KEY, on_collect_customer_history
 from .views import bp
 
 plugin = Plugin(
     name="exhibitors",
     title=_l("Exhibitors"),
     blueprint=bp,
+    api_blueprint=api_bp,
     models="plugins.exhibitors.models",
     requires=(),
-    nav=(NavItem(_l("Exhibitors"), "exhibitors.index", roles=('admin', 'organizer', 'account_manager', 'service_agent')),),
+    nav=(NavItem(_l("Exhibitors"), "exhibitors.index", roles=("admin", "organizer", "account_manager", "service_agent")),
+         NavItem(_l("My company"), "exhibitors.portal", roles=("exhibitor",))),
+    default_settings={REQUIRED_DOCUMENTS_KEY: DEFAULT_REQUIRED_DOCUMENTS},
+    generate=generate,
+    importers={"exhibitors": importer},
+    signal_handlers=((signals.collect_customer_history, on_collect_customer_history),),
 )

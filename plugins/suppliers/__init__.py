@@ -1,15 +1,25 @@
-"""Suppliers (服务商): Official contractors, their service catalogues and prices."""
+"""Suppliers (服务商): official contractors, their service catalogues and prices."""
 from flask_babel import lazy_gettext as _l
 
+from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
+from .api import api_bp
+from .generate import generate
+from .importing import importer
+from .operations import on_collect_customer_history
 from .views import bp
 
 plugin = Plugin(
     name="suppliers",
     title=_l("Suppliers"),
     blueprint=bp,
+    api_blueprint=api_bp,
     models="plugins.suppliers.models",
     requires=(),
-    nav=(NavItem(_l("Suppliers"), "suppliers.index", roles=('admin', 'organizer', 'account_manager', 'service_agent')),),
+    nav=(NavItem(_l("Suppliers"), "suppliers.index", roles=("admin", "organizer", "account_manager", "service_agent")),
+         NavItem(_l("My catalogue"), "suppliers.portal", roles=("supplier",))),
+    generate=generate,
+    importers={"suppliers": importer},
+    signal_handlers=((signals.collect_customer_history, on_collect_customer_history),),
 )

@@ -1,2 +1,127 @@
-"""Tables of the suppliers plugin (every table name starts with 'suppliers_')."""
-from crm_expo.extensions import db  # noqa: F401
+"""Tables of the suppliers plugin (every table name starts with 'suppliers_').
+
+A supplier (服务商) is a core Organization offering services at shows; it is appointed an
+official contractor of a show for some categories, and publishes a catalogue of priced items
+for that show. Money is integer minor units + currency."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import get_locale, lazy_gettext as _l
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm_expo.database import utcnow
+from crm_expo.extensions import db
+from crm_expo.models import Organization, Person
+
+# DOMAIN.md §6, the service categories (code → zh/en label through the catalogue).
+CATEGORIES = {
+    "design": _l("Design & installation"),
+    "rental": _l("Rental"),
+    "transport": _l("Transport & storage"),
+    "advertising": _l("Advertising"),
+    "logistics": _l("Logistics support"),
+    "catering": _l("Catering"),
+    "security": _l("Security"),
+    "utilities": _l("Power & internet"),
+    "cleaning": _l("Cleaning"),
+    "printing": _l("Printing"),
+    "hostesses": _l("Hostesses"),
+}
+
+
+def split_categories(value: str | None) -> list[str]:
+    return [c for c in (value or "").split() if c]
+
+
+class Supplier(db.Model):
+    __tablename__ = "suppliers_supplier"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), unique=True)
+    # Space-separated category codes ("design rental"): filterable with LIKE on any database.
+    categories: Mapped[str] = mapped_column(String(400), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    organization: Mapped[Organization] = relationship()
+    contacts: Mapped[list["SupplierContact"]] = relationship(back_populates="supplier",
+                                                             cascade="all, delete-orphan")
+
+    @property
+    def name(self) -> str:
+        return self.organization.name
+
+    @property
+    def category_list(self) -> list[str]:
+        return split_categories(self.categories)
+
+    def __repr__(self):
+        return f"<Supplier {self.id} org={self.organization_id}>"
+
+
+class SupplierContact(db.Model):
+    __tablename__ = "suppliers_contact"
+    __table_args__ = (UniqueConstraint("supplier_id", "person_id", name="uq_suppliers_contact"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers_supplier.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(100), default="")
+    supplier: Mapped[Supplier] = relationship(back_populates="contacts")
+    person: Mapped[Person] = relationship()
+
+
+class Appointment(db.Model):
+    """The supplier is an official contractor of the show, for these categories."""
+    __tablename__ = "suppliers_appointment"
+    __table_args__ = (UniqueConstraint("show_id", "supplier_id", name="uq_suppliers_appointment"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers_supplier.id", ondelete="CASCADE"),
+                                             index=True)
+    categories: Mapped[str] = mapped_column(String(400), default="")
+    appointed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    supplier: Mapped[Supplier] = relationship()
+
+    @property
+    def category_list(self) -> list[str]:
+        return split_categories(self.categories)
+
+
+class CatalogueItem(db.Model):
+    """A priced service a supplier offers at a show. Ordered after ``early_order_deadline``
+    the price rises by ``late_surcharge_pct``; after ``final_order_deadline`` it cannot be
+    ordered at all."""
+    __tablename__ = "suppliers_catalogue_item"
+    __table_args__ = (
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        CheckConstraint("late_surcharge_pct >= 0", name="surcharge_not_negative"),
+        CheckConstraint("length(currency) = 3", name="currency"),
+        CheckConstraint("name_zh <> '' OR name_en <> ''", name="has_name"),
+        CheckConstraint("early_order_deadline IS NULL OR final_order_deadline IS NULL "
+                        "OR early_order_deadline <= final_order_deadline", name="deadlines_in_order"),
+        Index("ix_suppliers_catalogue_item_show_category", "show_id", "category"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers_supplier.id", ondelete="CASCADE"),
+                                             index=True)
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    category: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    price_minor: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    early_order_deadline: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    late_surcharge_pct: Mapped[int] = mapped_column(default=0)
+    final_order_deadline: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    active: Mapped[bool] = mapped_column(default=True)
+    supplier: Mapped[Supplier] = relationship()
+
+    @property
+    def name(self) -> str:
+        en = str(get_locale() or "zh").startswith("en")
+        return (self.name_en or self.name_zh) if en else (self.name_zh or self.name_en)
+
+    @property
+    def category_title(self):
+        return CATEGORIES.get(self.category, self.category)

@@ -1,0 +1,86 @@
+"""Printed documents (text extracted with pypdf, Chinese included), the CSV import and the
+price-deviation export."""
+import io
+
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from crm_expo.extensions import db
+from plugins.booths import operations as ops
+from plugins.booths.models import Booth
+from tests.factories import make_user
+
+from .helpers import booth_show, make_exhibitor
+
+
+def text_of(pdf: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_contract_and_invoice_are_bilingual_and_numbered(client):
+    show = booth_show()
+    ex = make_exhibitor(show, "杭州茶叶有限公司")
+    b = ops.hold_booth(show, "A101", ex.id)
+    ops.reserve(b)
+    ops.record_payment(b, 270_000, reference="TT-778")
+    client.login(make_user("organizer"))
+    resp = client.get(f"/booths/booking/{b.id}/contract.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    text = text_of(resp.data)
+    for expected in ("展位合同", "Booth contract", "C-00001", "杭州茶叶有限公司", "A101", "9,000.00 CNY", "定金"):
+        assert expected in text, expected
+    payment_id = db.session.scalar(select(func.max(ops.Payment.id)))
+    inv = text_of(client.get(f"/booths/payment/{payment_id}/invoice.pdf").data)
+    assert "I-00001" in inv and "2,700.00 CNY" in inv and "TT-778" in inv and "收款发票" in inv
+
+
+def test_floor_plan_pdf_and_booth_report(client, app):
+    show = booth_show(3)
+    ex = make_exhibitor(show, "北京展台公司")
+    b = ops.hold_booth(show, "A102", ex.id)
+    ops.reserve(b)
+    client.login(make_user("organizer"))
+    text = text_of(client.get("/booths/plan.pdf").data)
+    assert "A101" in text and "A103" in text and "北京展台公司" in text and "图例" in text
+    from plugins.booths.pdf import booths_report
+    report = text_of(booths_report(show))
+    assert "Net m² contracted" in report and "9" in report and "UFI" in report
+
+
+def test_import_booths_csv_report_and_overlaps(app, tmp_path):
+    slug = booth_show(0).slug
+    good = tmp_path / "booths.csv"
+    good.write_text("code,hall,x,y,width,depth,type,open_sides\n"
+                    "B1,B,0,0,3,3,标准展位,1\nB2,B,3,0,3,3,corner,2\nB3,B,10,10,6,6,raw,1\n", encoding="utf-8-sig")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["import", "booths", str(good), "--show", slug])
+    assert result.exit_code == 0, result.output
+    assert "3 imported" in result.output
+    again = runner.invoke(args=["import", "booths", str(good), "--show", slug])
+    assert again.exit_code == 0 and "3 already there" in again.output
+    bad = tmp_path / "overlap.csv"
+    bad.write_text("code,hall,x,y,width,depth,type,open_sides\n"
+                   "C1,B,1,1,3,3,shell,1\nC2,B,20,20,3,3,shell,1\nC3,B,21,21,3,3,shell,9\n", encoding="utf-8")
+    result = runner.invoke(args=["import", "booths", str(bad), "--show", slug])
+    assert result.exit_code == 1
+    assert "row 2" in result.output and "C1 overlaps booth B1" in result.output
+    assert "row 4" in result.output and "open sides" in result.output
+    db.session.remove()
+    codes = set(db.session.scalars(select(Booth.code)).all())
+    assert codes == {"B1", "B2", "B3", "C2"}
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    assert runner.invoke(args=["import", "booths", str(empty), "--show", slug]).exit_code == 2
+
+
+def test_price_deviation_page_and_formula_safe_export(client):
+    show = booth_show()
+    author, approver = make_user("organizer"), make_user("admin")
+    b = ops.hold_booth(show, "A101", make_exhibitor(show, "=HYPERLINK(1)").id)
+    ops.request_price_exception(b, 800_000, "=cmd|' /C calc'!A0", author)
+    ops.approve_price_exception(b, approver)
+    client.login(approver)
+    page = client.get("/booths/deviations").get_data(as_text=True)
+    assert "A101" in page and "8,000.00" in page
+    csv = client.get("/booths/deviations.csv").get_data(as_text=True)
+    assert "'=cmd" in csv and "'=HYPERLINK" in csv
