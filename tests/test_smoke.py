@@ -9,4 +9,4 @@ def test_login_and_home_lists_every_plugin(client, app):
     for name in ("exhibitors", "visitors", "suppliers", "booths", "onsite", "loyalty"):
         assert f'data-plugin="{name}"' in page
     for name in ("exhibitors", "visitors", "suppliers", "booths", "onsite", "loyalty"):
-        assert client.get(f"/{name}/").status_code == 200
+        assert client.get(f"/{name}/", follow_redirects=True).status_code == 200

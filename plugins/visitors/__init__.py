@@ -1,15 +1,20 @@
-"""Visitors (观众): Visitor registration, trade-visitor verification, admission rules and badge codes."""
+"""Visitors (观众): registration, trade-visitor verification, admission rules and badge codes."""
 from flask_babel import lazy_gettext as _l
 
 from crm_expo.plugins import NavItem, Plugin
 
+from .api import api_bp
+from .bulk import generate, importer
 from .views import bp
 
 plugin = Plugin(
     name="visitors",
     title=_l("Visitors"),
     blueprint=bp,
+    api_blueprint=api_bp,
     models="plugins.visitors.models",
     requires=(),
     nav=(NavItem(_l("Visitors"), "visitors.index", roles=('admin', 'organizer', 'account_manager', 'service_agent', 'desk')),),
+    generate=generate,
+    importers={"visitors": importer},
 )

@@ -1,1 +1,614 @@
-"""Domain logic of the visitors plugin: plain functions, no request object."""
+"""Domain logic of the visitors plugin: plain functions, no request object.
+
+Public API for other plugins (onsite codes against these names): ``register_visitor``,
+``registration_by_code``, ``admission_decision``, ``replace_badge_code``,
+``COUNTED_CATEGORIES``, ``VisitorError``.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import secrets
+
+from flask_babel import get_locale, gettext as _
+from sqlalchemy import exists, func, or_, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from crm_expo import customers, signals
+from crm_expo.database import utcnow, write_transaction
+from crm_expo.extensions import db
+from crm_expo.models import Consent, Organization, Person, Show, ShowDay, audit
+from crm_expo.search import name_key, search_keys
+
+from .models import (BADGE_CODE_LENGTH, CATEGORIES, CONCESSIONS, COUNTED_CATEGORIES, QUESTION_KINDS,  # noqa: F401
+                     AdmissionRule, BadgeCode, BusinessCard, Question, Registration)
+
+# Crockford's base-32 alphabet: upper case and digits without I, L, O, U (nothing to misread
+# at a desk). 12 characters = 60 random bits from `secrets`: unguessable, QR/URL-safe.
+BADGE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+REQUIRED_CONSENTS = ("marketing", "share_with_exhibitors")
+CARD_MAX_BYTES = 5 * 1024 * 1024
+CARD_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+class VisitorError(ValueError):
+    """A request the visitors plugin refuses, with a message naming the problem."""
+
+    def __init__(self, message: str, field: str = "", registration: Registration | None = None):
+        super().__init__(message)
+        self.field = field
+        self.registration = registration   # the existing one, for a duplicate
+
+
+_TO_BADGE_ALPHABET = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", BADGE_ALPHABET)
+
+
+def new_badge_code() -> str:
+    # 60 random bits as 12 base-32 characters, in C (imports make 100,000 of these).
+    return base64.b32encode(secrets.token_bytes(8)).decode()[:BADGE_CODE_LENGTH].translate(_TO_BADGE_ALPHABET)
+
+
+def normalize_code(raw: str) -> str:
+    """What a scanner or a person typed → the stored form (case, spaces, dashes ignored)."""
+    return "".join((raw or "").split()).replace("-", "").upper()
+
+
+# --- people ------------------------------------------------------------------------------
+def _normalize_email(raw: str) -> str:
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        return customers.normalize_email(raw)
+    except ValueError as exc:
+        raise VisitorError(str(exc), field="email")
+
+
+def _normalize_phone(raw: str, country: str = "CN") -> str:
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        return customers.normalize_phone(raw, region=country or "CN")
+    except ValueError as exc:
+        raise VisitorError(str(exc), field="phone")
+
+
+def _clean(value, limit: int) -> str:
+    # Stored as typed (HTML is text, escaped on output); only trimmed and bounded.
+    return str(value or "").strip()[:limit]
+
+
+def _has_han(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+def clean_person_fields(person: dict) -> dict:
+    """Validate and normalise the person part of a registration (raises VisitorError)."""
+    name_zh = _clean(person.get("name_zh"), 100)
+    name_en = _clean(person.get("name_en"), 100)
+    if not (name_zh or name_en):
+        raise VisitorError(_("Give a name (Chinese or English)."), field="name_zh")
+    country = (_clean(person.get("country"), 2) or "CN").upper()
+    email = _normalize_email(person.get("email", ""))
+    phone = _normalize_phone(person.get("phone", ""), country)
+    birth = person.get("birth_date")
+    if isinstance(birth, str):
+        try:
+            birth = dt.date.fromisoformat(birth.strip()) if birth.strip() else None
+        except ValueError:
+            raise VisitorError(_("Not a date (YYYY-MM-DD): %(value)s", value=birth), field="birth_date")
+    if isinstance(birth, dt.date) and not (dt.date(1900, 1, 1) <= birth <= dt.date.today()):
+        raise VisitorError(_("The date of birth is not plausible."), field="birth_date")
+    return {"name_zh": name_zh, "name_en": name_en, "email": email, "phone": phone, "country": country,
+            "job_title": _clean(person.get("job_title"), 100),
+            "organization_name": _clean(person.get("organization_name") or person.get("company"), 200),
+            "birth_date": birth or None}
+
+
+def _organization_for(name: str) -> Organization | None:
+    if not name:
+        return None
+    fields = {"name_zh": name} if _has_han(name) else {"name_en": name}
+    try:
+        org, _created = customers.get_or_create_organization(fields)
+    except customers.CustomerError as exc:
+        raise VisitorError(str(exc), field="organization_name")
+    return org
+
+
+def _person_for(fields: dict) -> Person:
+    """The one Person these details describe (same email, phone, or name at the same
+    company: crm_expo.customers), else a new one. Blanks are filled, nothing overwritten."""
+    org = _organization_for(fields["organization_name"])
+    person_fields = {k: v for k, v in fields.items() if k != "organization_name" and v not in ("", None)}
+    try:
+        person, _created = customers.get_or_create_person(dict(person_fields, organization_id=org.id if org else None))
+    except customers.CustomerError as exc:
+        raise VisitorError(str(exc))
+    if org is not None and person.organization_id is None:
+        person.organization = org
+    db.session.flush()
+    return person
+
+
+# --- questions and answers ---------------------------------------------------------------
+def questions_for(show: Show) -> list[Question]:
+    return list(db.session.scalars(select(Question).where(Question.show_id == show.id)
+                                   .order_by(Question.position, Question.id)))
+
+
+def clean_answers(show: Show, answers: dict | None, questions: list[Question] | None = None) -> dict:
+    answers = answers or {}
+    questions = questions if questions is not None else questions_for(show)
+    known = {q.key: q for q in questions}
+    unknown = sorted(set(answers) - set(known))
+    if unknown:
+        raise VisitorError(_("Unknown question: %(keys)s", keys=", ".join(unknown)), field=unknown[0])
+    cleaned: dict = {}
+    locale = str(get_locale() or "zh")
+    for q in questions:
+        label = q.label(locale)
+        value = answers.get(q.key)
+        allowed = {c.get("value") for c in q.choices or []}
+        if q.kind == "multiple":
+            values = [value] if isinstance(value, str) else list(value or [])
+            values = [str(v) for v in values if str(v).strip()]
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                raise VisitorError(_("Not a choice of “%(q)s”: %(v)s", q=label, v=", ".join(bad)), field=q.key)
+            if values:
+                cleaned[q.key] = values
+        else:
+            value = _clean(value, 500)
+            if value and q.kind == "single" and value not in allowed:
+                raise VisitorError(_("Not a choice of “%(q)s”: %(v)s", q=label, v=value), field=q.key)
+            if value:
+                cleaned[q.key] = value
+        if q.required and q.key not in cleaned:
+            raise VisitorError(_("Please answer “%(q)s”.", q=label), field=q.key)
+    return cleaned
+
+
+def save_question(show: Show, key: str, label_zh: str, *, label_en: str = "", kind: str = "single",
+                  choices: list | None = None, required: bool = False, position: int = 0, user=None) -> Question:
+    key = (key or "").strip().lower()
+    if not key or not key.replace("_", "").isalnum() or len(key) > 40:
+        raise VisitorError(_("A question key is 1–40 letters, digits or underscores."), field="key")
+    if kind not in QUESTION_KINDS:
+        raise VisitorError(_("Unknown question kind: %(kind)s", kind=kind), field="kind")
+    if not (label_zh or "").strip():
+        raise VisitorError(_("A question needs a Chinese label."), field="label_zh")
+    choices = [dict(c) for c in (choices or [])]
+    if kind != "text" and not choices:
+        raise VisitorError(_("A choice question needs choices."), field="choices")
+    values = [c.get("value") for c in choices]
+    if any(not v for v in values) or len(set(values)) != len(values):
+        raise VisitorError(_("Every choice needs a distinct value."), field="choices")
+    write_transaction()
+    q = db.session.scalar(select(Question).where(Question.show_id == show.id, Question.key == key))
+    if q is None:
+        q = Question(show_id=show.id, key=key)
+        db.session.add(q)
+    q.label_zh, q.label_en, q.kind, q.choices = label_zh.strip(), (label_en or "").strip(), kind, choices
+    q.required, q.position = required, position
+    db.session.flush()
+    audit("visitors.question.save", q, user=user, show_id=show.id, after={"key": key, "kind": kind})
+    db.session.commit()
+    return q
+
+
+# --- registration ------------------------------------------------------------------------
+def _check_consents(consents: dict | None) -> dict:
+    consents = dict(consents or {})
+    missing = [p for p in REQUIRED_CONSENTS if not isinstance(consents.get(p), bool)]
+    if missing:
+        raise VisitorError(_("Answer yes or no to every consent question (missing: %(purposes)s).",
+                             purposes=", ".join(missing)), field=missing[0])
+    return consents
+
+
+def _lock_identity(fields: dict) -> None:
+    """PostgreSQL: hold a transaction lock per email / phone / name-at-company, so two
+    parallel registrations of one person cannot both create the Person (persons has no
+    unique email: one person may legitimately lack one). SQLite already serialises writers
+    (BEGIN IMMEDIATE)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    keys = {f"e:{fields['email']}" if fields["email"] else "", f"p:{fields['phone']}" if fields["phone"] else "",
+            f"n:{name_key(fields['name_zh'] or fields['name_en'])}:{name_key(fields['organization_name'])}"}
+    for key in sorted(k for k in keys if k):   # one order everywhere: no deadlock
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "crm-expo-person:" + key})
+
+
+def register_visitor(show: Show, person: dict, category: str, *, consents: dict, answers: dict | None = None,
+                     source: str = "staff", concession: str = "", evidence_company: str = "",
+                     user=None) -> Registration:
+    """Register a person for a show: finds or creates the one Person record, records the
+    consents (with timestamps), issues a badge code. A second registration of the same person
+    for the same show is refused (VisitorError with ``registration`` = the existing one)."""
+    if category not in CATEGORIES:
+        raise VisitorError(_("Unknown visitor category: %(category)s", category=category), field="category")
+    if concession not in CONCESSIONS:
+        raise VisitorError(_("Unknown concession: %(c)s", c=concession), field="concession")
+    consents = _check_consents(consents)
+    fields = clean_person_fields(person)
+    cleaned_answers = clean_answers(show, answers)
+    write_transaction()
+    _lock_identity(fields)
+    try:
+        p = _person_for(fields)
+        existing = db.session.scalar(select(Registration).where(Registration.show_id == show.id,
+                                                                Registration.person_id == p.id))
+        if existing is not None:
+            raise VisitorError(_("%(name)s is already registered for this show.", name=p.name_zh or p.name_en),
+                               field="email", registration=existing)
+        now = utcnow()
+        reg = Registration(show_id=show.id, person=p, category=category, source=source[:32],
+                           verification="pending" if category == "trade" else "not_required",
+                           concession=concession, answers=cleaned_answers,
+                           evidence_company=_clean(evidence_company or fields["organization_name"], 200),
+                           badge_code=new_badge_code(), created_at=now)
+        db.session.add(reg)
+        db.session.flush()
+        db.session.add(BadgeCode(code=reg.badge_code, registration_id=reg.id, show_id=show.id, issued_at=now))
+        for purpose, granted in consents.items():
+            db.session.add(Consent(person_id=p.id, purpose=purpose, granted=bool(granted), at=now,
+                                   source=f"visitors:{source}"[:64]))
+        audit("visitors.register", reg, user=user, show_id=show.id,
+              after={"person_id": p.id, "category": category, "source": source, "consents": consents})
+        db.session.commit()
+    except VisitorError:
+        db.session.rollback()
+        raise
+    except IntegrityError:
+        # A parallel request registered the same person first (UNIQUE(show_id, person_id)).
+        db.session.rollback()
+        raise VisitorError(_("This person is already registered for this show."), field="email")
+    signals.visitor_registered.send(reg, source=source)
+    return reg
+
+
+def get_registration(show: Show, registration_id: int) -> Registration | None:
+    return db.session.scalar(select(Registration).where(Registration.show_id == show.id,
+                                                        Registration.id == registration_id))
+
+
+def registration_by_code(show: Show, code: str) -> tuple[Registration | None, BadgeCode | None]:
+    """The registration a scanned code belongs to, and that code's record (check
+    ``badge.revoked_at``: a replaced code is known but no longer valid). One indexed query."""
+    code = normalize_code(code)
+    if len(code) != BADGE_CODE_LENGTH:
+        return None, None
+    row = db.session.execute(
+        select(Registration, BadgeCode).join(BadgeCode, BadgeCode.registration_id == Registration.id)
+        .where(BadgeCode.code == code, BadgeCode.show_id == show.id)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def replace_badge_code(registration: Registration, reason: str, user=None) -> str:
+    """Revoke the current code (kept, with why) and issue a new one; returns the new code."""
+    reason = (reason or "").strip()[:200]
+    if not reason:
+        raise VisitorError(_("Say why the badge code is replaced (e.g. badge lost)."), field="reason")
+    reg_id = registration.id
+    write_transaction()
+    reg = db.session.get(Registration, reg_id, populate_existing=True)
+    old = reg.badge_code
+    now = utcnow()
+    db.session.execute(BadgeCode.__table__.update()
+                       .where(BadgeCode.code == old, BadgeCode.revoked_at.is_(None))
+                       .values(revoked_at=now, revoke_reason=reason))
+    reg.badge_code = new_badge_code()
+    db.session.add(BadgeCode(code=reg.badge_code, registration_id=reg.id, show_id=reg.show_id, issued_at=now))
+    audit("visitors.badge.replace", reg, user=user, show_id=reg.show_id,
+          before={"badge_code": old}, after={"badge_code": reg.badge_code, "reason": reason})
+    db.session.commit()
+    signals.badge_code_replaced.send(reg, old_code=old, reason=reason)
+    return reg.badge_code
+
+
+# --- admission ---------------------------------------------------------------------------
+def _age_on(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def _rules_for(show_id: int, category: str, day: dt.date) -> list[AdmissionRule]:
+    return list(db.session.scalars(select(AdmissionRule).where(
+        AdmissionRule.show_id == show_id, AdmissionRule.category == category,
+        or_(AdmissionRule.day.is_(None), AdmissionRule.day == day))))
+
+
+def admission_decision(registration: Registration, day: dt.date, at: dt.datetime | None = None
+                       ) -> tuple[bool, str, str]:
+    """May this registration enter on ``day``? → (allowed, reason code, translated reason).
+
+    Codes: ok, cancelled, not_a_show_day, category_not_admitted (by a rule, or a trade-only
+    day for the public), under_minimum_age, trade_not_verified. A missing birth date passes
+    the age check (the desk checks ID where a rule sets an age)."""
+    at = at or utcnow()
+    if registration.cancelled_at is not None and registration.cancelled_at <= at:
+        return False, "cancelled", _("The registration was cancelled.")
+    show_day = db.session.scalar(select(ShowDay).where(ShowDay.show_id == registration.show_id,
+                                                       ShowDay.date == day))
+    if show_day is None:
+        return False, "not_a_show_day", _("The show is not open on %(day)s.", day=day.isoformat())
+    category = registration.category
+    title = str(registration.category_title)
+    if show_day.trade_only and category == "public":
+        return False, "category_not_admitted", _("%(category)s visitors are not admitted on %(day)s.",
+                                                 category=title, day=day.isoformat())
+    rules = _rules_for(registration.show_id, category, day)
+    if any(not r.admitted for r in rules):
+        return False, "category_not_admitted", _("%(category)s visitors are not admitted on %(day)s.",
+                                                 category=title, day=day.isoformat())
+    min_age = max((r.min_age for r in rules if r.min_age is not None), default=None)
+    birth = registration.person.birth_date
+    if min_age is not None and birth is not None and _age_on(birth, day) < min_age:
+        return False, "under_minimum_age", _("Visitors under %(age)d are not admitted on %(day)s.",
+                                             age=min_age, day=day.isoformat())
+    if category == "trade" and registration.verification != "verified":
+        return False, "trade_not_verified", _("The trade visitor is not verified yet (%(state)s).",
+                                              state=str(registration.verification_title))
+    return True, "ok", _("Admitted.")
+
+
+def ticket_price(registration: Registration, day: dt.date) -> int | None:
+    """Price (minor units) for this registration on that day from the rules: the concession
+    price for a concession holder where a rule sets one (Hannover: half price for disabled
+    visitors), else the lowest price set; None when no rule prices the day (free)."""
+    rules = _rules_for(registration.show_id, registration.category, day)
+    if registration.concession:
+        concession = [r.concession_price_minor for r in rules if r.concession_price_minor is not None]
+        if concession:
+            return min(concession)
+    prices = [r.price_minor for r in rules if r.price_minor is not None]
+    return min(prices) if prices else None
+
+
+def add_admission_rule(show: Show, category: str, *, day: dt.date | None = None, admitted: bool = True,
+                       min_age: int | None = None, price_minor: int | None = None,
+                       concession_price_minor: int | None = None, note: str = "", user=None) -> AdmissionRule:
+    if category not in CATEGORIES:
+        raise VisitorError(_("Unknown visitor category: %(category)s", category=category), field="category")
+    if day is not None and day not in {d.date for d in show.days}:
+        raise VisitorError(_("The show is not open on %(day)s.", day=day.isoformat()), field="day")
+    if min_age is not None and not 0 <= min_age <= 120:
+        raise VisitorError(_("The minimum age must be between 0 and 120."), field="min_age")
+    for value, name in ((price_minor, "price_minor"), (concession_price_minor, "concession_price_minor")):
+        if value is not None and value < 0:
+            raise VisitorError(_("A price cannot be negative."), field=name)
+    rule = AdmissionRule(show_id=show.id, category=category, day=day, admitted=admitted, min_age=min_age,
+                         price_minor=price_minor, concession_price_minor=concession_price_minor,
+                         note=(note or "").strip()[:200])
+    db.session.add(rule)
+    db.session.flush()
+    audit("visitors.rule.add", rule, user=user, show_id=show.id,
+          after={"category": category, "day": day, "admitted": admitted, "min_age": min_age,
+                 "price_minor": price_minor, "concession_price_minor": concession_price_minor})
+    db.session.commit()
+    return rule
+
+
+def delete_admission_rule(rule: AdmissionRule, user=None) -> None:
+    audit("visitors.rule.delete", rule, user=user, show_id=rule.show_id,
+          before={"category": rule.category, "day": rule.day, "admitted": rule.admitted})
+    db.session.delete(rule)
+    db.session.commit()
+
+
+def admission_rules(show: Show) -> list[AdmissionRule]:
+    return list(db.session.scalars(select(AdmissionRule).where(AdmissionRule.show_id == show.id)
+                                   .order_by(AdmissionRule.category, AdmissionRule.day, AdmissionRule.id)))
+
+
+# --- verification, edit, cancel -----------------------------------------------------------
+def verify_registration(registration: Registration, decision: str, *, note: str = "", user=None) -> Registration:
+    """A trade visitor's verification: pending → verified / rejected (and back to pending)."""
+    if decision not in ("verified", "rejected", "pending"):
+        raise VisitorError(_("Unknown verification decision: %(d)s", d=decision), field="decision")
+    if registration.category != "trade":
+        raise VisitorError(_("Only trade visitors are verified."), field="decision")
+    if decision == "rejected" and not (note or "").strip():
+        raise VisitorError(_("Say why the verification is rejected."), field="note")
+    before = {"verification": registration.verification}
+    registration.verification = decision
+    registration.verification_note = (note or "").strip()[:2000]
+    registration.verified_at = utcnow() if decision != "pending" else None
+    registration.verified_by_id = getattr(user, "id", None) if decision != "pending" else None
+    audit("visitors.verify", registration, user=user, before=before,
+          after={"verification": decision, "note": registration.verification_note})
+    db.session.commit()
+    return registration
+
+
+def update_registration(registration: Registration, person: dict, *, category: str | None = None,
+                        concession: str | None = None, answers: dict | None = None,
+                        consents: dict | None = None, user=None) -> Registration:
+    """Edit a registration and its person's details (validated like a new one)."""
+    p = registration.person
+    merged = {"name_zh": p.name_zh, "name_en": p.name_en, "email": p.email, "phone": p.phone,
+              "country": p.country, "job_title": p.job_title, "birth_date": p.birth_date,
+              "organization_name": p.organization.name if p.organization else ""}
+    merged.update({k: v for k, v in person.items() if v is not None})
+    fields = clean_person_fields(merged)
+    if category is not None and category not in CATEGORIES:
+        raise VisitorError(_("Unknown visitor category: %(category)s", category=category), field="category")
+    if concession is not None and concession not in CONCESSIONS:
+        raise VisitorError(_("Unknown concession: %(c)s", c=concession), field="concession")
+    show = registration.show
+    cleaned_answers = clean_answers(show, answers) if answers is not None else None
+    for key in ("email", "phone"):
+        if fields[key] and fields[key] != getattr(p, key):
+            column = getattr(Person, key)
+            other = db.session.scalar(select(Person.id).where(column == fields[key], Person.id != p.id).limit(1))
+            if other is not None:
+                raise VisitorError(_("Another person already has %(value)s; merge the two records instead.",
+                                     value=fields[key]), field=key)
+    before = {"category": registration.category, "name_zh": p.name_zh, "name_en": p.name_en,
+              "email": p.email, "phone": p.phone}
+    for key in ("name_zh", "name_en", "email", "phone", "country", "job_title", "birth_date"):
+        setattr(p, key, fields[key])
+    if fields["organization_name"] and (p.organization is None or fields["organization_name"] not in
+                                        (p.organization.name_zh, p.organization.name_en)):
+        p.organization = _organization_for(fields["organization_name"])
+    p.refresh_keys()
+    if category is not None and category != registration.category:
+        registration.category = category
+        if category == "trade" and registration.verification == "not_required":
+            registration.verification = "pending"
+        elif category != "trade":
+            registration.verification = "not_required"
+    if concession is not None:
+        registration.concession = concession
+    if cleaned_answers is not None:
+        registration.answers = cleaned_answers
+    now = utcnow()
+    for purpose, granted in (consents or {}).items():
+        if p.consent(purpose) != bool(granted):
+            db.session.add(Consent(person_id=p.id, purpose=purpose, granted=bool(granted), at=now,
+                                   source="visitors:staff"))
+    audit("visitors.update", registration, user=user, before=before,
+          after={"category": registration.category, "name_zh": p.name_zh, "name_en": p.name_en,
+                 "email": p.email, "phone": p.phone, "consents": consents or {}})
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise VisitorError(_("The change conflicts with another record."))
+    return registration
+
+
+def cancel_registration(registration: Registration, user=None) -> Registration:
+    if registration.cancelled_at is None:
+        registration.cancelled_at = utcnow()
+        audit("visitors.cancel", registration, user=user, after={"cancelled_at": registration.cancelled_at})
+        db.session.commit()
+    return registration
+
+
+def attach_business_card(registration: Registration, filename: str, data: bytes, *, company: str = "",
+                         user=None) -> BusinessCard:
+    """Store a business card as verification evidence. The type is decided by the content
+    (Pillow opens and verifies it), never by the name or the browser's claim."""
+    if not data:
+        raise VisitorError(_("The file is empty."), field="card")
+    if len(data) > CARD_MAX_BYTES:
+        raise VisitorError(_("The file is larger than %(mb)d MB.", mb=CARD_MAX_BYTES // (1024 * 1024)), field="card")
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            kind = img.format
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        kind = None
+    if kind not in CARD_TYPES:
+        raise VisitorError(_("A business card must be a JPEG or PNG image."), field="card")
+    safe_name = "".join(ch for ch in (filename or "card") if ch.isalnum() or ch in "._- ")[:150] or "card"
+    card = BusinessCard(registration_id=registration.id, filename=safe_name, content_type=CARD_TYPES[kind],
+                        size=len(data), data=data, uploaded_by_id=getattr(user, "id", None))
+    db.session.add(card)
+    if company.strip():
+        registration.evidence_company = company.strip()[:200]
+    db.session.flush()
+    audit("visitors.card.upload", registration, user=user,
+          after={"card_id": card.id, "filename": safe_name, "size": len(data)})
+    db.session.commit()
+    return card
+
+
+def business_cards(registration: Registration) -> list[BusinessCard]:
+    return list(db.session.scalars(select(BusinessCard).where(BusinessCard.registration_id == registration.id)
+                                   .order_by(BusinessCard.id.desc())))
+
+
+# --- lists, search, export ---------------------------------------------------------------
+SORTS = {
+    "newest": (Registration.id.desc(),),
+    "oldest": (Registration.id.asc(),),
+    "name": (Person.sort_name.asc(), Registration.id.asc()),
+}
+
+
+def _consent_exists(purpose: str):
+    """SQL: the registration's person currently consents to ``purpose`` (the latest consent
+    row per purpose is the person's answer)."""
+    c = aliased(Consent)
+    latest = (select(func.max(c.id)).where(c.person_id == Registration.person_id, c.purpose == purpose)
+              .correlate(Registration).scalar_subquery())
+    return exists().where(Consent.id == latest, Consent.granted.is_(True)).correlate(Registration)
+
+
+def search_person_ids(q: str, show: Show, limit: int = 5000) -> list[int]:
+    """Ids of people matching the text (characters, pinyin, initials, email, phone, company)."""
+    return list(customers.search_persons(q, limit, show=show))
+
+
+def visitor_query(show: Show, *, category: str = "", verification: str = "", consent: str = "",
+                  q: str = "", sort: str = "newest", include_cancelled: bool = True, join_person: bool = False):
+    """SELECT of (Registration) joined with Person, filtered; counted and paged in SQL."""
+    stmt = select(Registration).where(Registration.show_id == show.id)
+    if sort == "name" or join_person:   # the join costs the count dearly at 200,000 rows
+        stmt = stmt.join(Person, Person.id == Registration.person_id)
+    if category:
+        stmt = stmt.where(Registration.category == category)
+    if verification:
+        stmt = stmt.where(Registration.verification == verification)
+    if consent:
+        stmt = stmt.where(_consent_exists(consent))
+    if not include_cancelled:
+        stmt = stmt.where(Registration.cancelled_at.is_(None))
+    if q and q.strip():
+        stmt = stmt.where(Registration.person_id.in_(search_person_ids(q.strip(), show)))
+    return stmt.order_by(*SORTS.get(sort, SORTS["newest"]))
+
+
+def count(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+
+
+EXPORT_HEADER = ("id", "category", "verification", "name_zh", "name_en", "company", "job_title", "email",
+                 "phone", "marketing_consent", "share_consent", "registered_at")
+
+
+def export_rows(show: Show, *, for_exhibitors: bool = False, **filters):
+    """Rows for CSV/XLSX. Contact details only of people who consented to it: marketing for
+    the organizer's export, sharing with exhibitors for an exhibitor-facing export."""
+    stmt = visitor_query(show, join_person=True, **filters).with_only_columns(
+        Registration.id, Registration.category, Registration.verification, Person.name_zh, Person.name_en,
+        Organization.name_zh, Organization.name_en, Person.job_title, Person.email, Person.phone,
+        _consent_exists("marketing").label("marketing"),
+        _consent_exists("share_with_exhibitors").label("share"),
+        Registration.created_at).outerjoin(Organization, Organization.id == Person.organization_id)
+    if for_exhibitors:
+        stmt = stmt.where(_consent_exists("share_with_exhibitors"))
+    for row in db.session.execute(stmt.execution_options(yield_per=2000)):
+        (rid, cat, ver, nzh, nen, ozh, oen, job, email, phone, marketing, share, created) = row
+        contact_ok = share if for_exhibitors else marketing
+        yield (rid, cat, ver, nzh, nen, ozh or oen or "", job, email if contact_ok else "",
+               phone if contact_ok else "", "yes" if marketing else "no", "yes" if share else "no",
+               created.strftime("%Y-%m-%d %H:%M") if created else "")
+
+
+def figures(show: Show) -> dict:
+    """Registrations per category and how many count as visitors (one SQL aggregate)."""
+    rows = db.session.execute(select(Registration.category, func.count()).where(
+        Registration.show_id == show.id, Registration.cancelled_at.is_(None)).group_by(Registration.category)).all()
+    by_category = {c: 0 for c in CATEGORIES}
+    by_category.update({c: n for c, n in rows})
+    return {"by_category": by_category,
+            "counted": sum(n for c, n in by_category.items() if c in COUNTED_CATEGORIES),
+            "total": sum(by_category.values())}
+
+
+def keys_for(name_zh: str, name_en: str, email: str, phone: str, company_zh: str = "", company_en: str = "") -> str:
+    return search_keys(name_zh, name_en, email, (phone or "").lstrip("+"), company_zh, company_en)
+
+
+__all__ = ["VisitorError", "COUNTED_CATEGORIES", "register_visitor", "registration_by_code",
+           "admission_decision", "replace_badge_code", "get_registration", "verify_registration",
+           "update_registration", "cancel_registration", "attach_business_card", "add_admission_rule",
+           "ticket_price", "visitor_query", "export_rows", "figures", "save_question", "questions_for",
+           "normalize_code"]

@@ -1,0 +1,223 @@
+"""Visitors in bulk: the import (``crm-expo import visitors FILE``, the upload page) and the
+synthetic data generator. Both end in :func:`bulk_register`: a few IN queries and multi-row
+INSERTs per batch, never a query per row."""
+from __future__ import annotations
+
+import functools
+import random
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, insert, literal, select
+
+from crm_expo import customers
+from crm_expo.database import utcnow
+from crm_expo.extensions import db
+from crm_expo.imports import Column, ImportReport, RowProblem, choice, cli_importer, parse_date
+from crm_expo.models import Consent, Organization, audit
+from crm_expo.search import name_key, search_keys, sort_key
+
+from .models import CATEGORIES, BadgeCode, Registration
+from .operations import new_badge_code, write_transaction
+
+
+def _parse_email(raw: str) -> str:
+    return customers.normalize_email(raw)
+
+
+def _parse_phone(raw: str) -> str:
+    return customers.normalize_phone(raw)
+
+
+def _yes_no(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("yes", "y", "true", "1", "是", "同意", "x", "✓"):
+        return True
+    if value in ("no", "n", "false", "0", "否", "不同意"):
+        return False
+    raise ValueError(_("answer yes or no, not %(value)s", value=raw))
+
+
+CATEGORY_ALIASES = {"专业观众": "trade", "trade visitor": "trade", "公众": "public", "普通观众": "public",
+                    "媒体": "media", "贵宾": "vip", "参展商工作人员": "exhibitor_staff",
+                    "exhibitor staff": "exhibitor_staff"}
+
+COLUMNS = (
+    Column("name_zh", ("姓名", "中文姓名", "name", "chinese name", "name zh")),
+    Column("name_en", ("英文姓名", "english name", "name en")),
+    Column("email", ("邮箱", "电子邮件", "email", "e-mail"), parse=_parse_email, unique=True),
+    Column("phone", ("手机", "电话", "mobile", "phone"), parse=_parse_phone, unique=True),
+    Column("company", ("公司", "单位", "company", "organization")),
+    Column("job_title", ("职位", "job title", "title")),
+    Column("category", ("类别", "观众类别", "category"), parse=choice(*CATEGORIES, aliases=CATEGORY_ALIASES)),
+    Column("birth_date", ("出生日期", "birth date", "date of birth"), parse=parse_date),
+    Column("consent_marketing", ("同意营销", "marketing consent", "marketing"), parse=_yes_no),
+    Column("consent_share", ("同意分享给参展商", "share consent", "share with exhibitors"), parse=_yes_no),
+)
+
+
+def _organization_ids(names: set[str]) -> dict[str, int]:
+    """Company name → organization id, creating the missing ones in one INSERT."""
+    keys = {n: name_key(n) for n in names if n}
+    found: dict[str, int] = {}
+    wanted = sorted(set(keys.values()) - {""})
+    for i in range(0, len(wanted), 900):
+        chunk = wanted[i:i + 900]
+        for oid, k, ke in db.session.execute(select(Organization.id, Organization.name_key, Organization.name_en_key)
+                                             .where(Organization.name_key.in_(chunk) | Organization.name_en_key.in_(chunk))
+                                             .order_by(Organization.id.desc())):
+            found[k] = oid
+            found[ke] = oid
+    missing = sorted({n for n, k in keys.items() if k and k not in found})
+    if missing:
+        now = utcnow()
+        rows = []
+        for n in missing:
+            han = any("\u3400" <= ch <= "\u9fff" for ch in n)
+            zh, en = (n, "") if han else ("", n)
+            rows.append({"name_zh": zh, "name_en": en, "name_key": name_key(zh), "name_en_key": name_key(en),
+                         "search_keys": search_keys(zh, en), "sort_name": sort_key(n),
+                         "created_at": now, "updated_at": now})
+        ids = list(db.session.scalars(insert(Organization).returning(Organization.id, sort_by_parameter_order=True),
+                                      rows))
+        customers.index_organizations(ids)
+        for n, oid in zip(missing, ids):
+            found[keys[n]] = oid
+    return {n: found[k] for n, k in keys.items() if k in found}
+
+
+def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportReport:
+    """Register many people at once; each row: name_zh/name_en, email, phone (normalised),
+    company, job_title, category, birth_date, consent_marketing/consent_share (bool or "").
+    People are deduplicated against the database; people already registered for the show
+    are counted as unchanged. Does not commit."""
+    write_transaction()   # SQLite: take the write lock before reading what exists
+    report = ImportReport(kind="visitors")
+    good: list[tuple[int, dict]] = []
+    for rownum, r in rows:
+        if not (r.get("name_zh") or r.get("name_en")):
+            report.problems.append(RowProblem(rownum, "", _("a name (Chinese or English) is required")))
+            report.rejected += 1
+            continue
+        good.append((rownum, r))
+    org_ids = _organization_ids({r.get("company") or "" for _n, r in good})
+    records = [{"name_zh": r.get("name_zh") or "", "name_en": r.get("name_en") or "", "email": r.get("email") or "",
+                "phone": r.get("phone") or "", "job_title": r.get("job_title") or "",
+                "birth_date": r.get("birth_date") or None, "organization_id": org_ids.get(r.get("company") or "")}
+               for _n, r in good]
+    person_ids = [pid for pid, _created in customers.bulk_get_or_create_persons(records)] if records else []
+    already: set[int] = set()
+    for i in range(0, len(person_ids), 900):
+        already.update(db.session.scalars(select(Registration.person_id).where(
+            Registration.show_id == show.id, Registration.person_id.in_(person_ids[i:i + 900]))))
+    now = utcnow()
+    new_regs, consents, seen = [], [], set()
+    for (rownum, r), pid in zip(good, person_ids):
+        if pid in already or pid in seen:
+            report.unchanged += 1
+            continue
+        seen.add(pid)
+        category = r.get("category") or "trade"
+        new_regs.append({"show_id": show.id, "person_id": pid, "category": category,
+                         "verification": "pending" if category == "trade" else "not_required",
+                         "verification_note": "", "evidence_company": (r.get("company") or "")[:200],
+                         "concession": "", "badge_code": new_badge_code(), "answers": {}, "source": source,
+                         "created_at": now, "updated_at": now})
+        for key, purpose in (("consent_marketing", "marketing"), ("consent_share", "share_with_exhibitors")):
+            if isinstance(r.get(key), bool):
+                consents.append({"person_id": pid, "purpose": purpose, "granted": r[key], "at": now,
+                                 "source": f"visitors:{source}"})
+    # Core executemany without RETURNING: the fast path on SQLite and PostgreSQL alike.
+    conn = db.session.connection()
+    for i in range(0, len(new_regs), 10000):
+        conn.execute(Registration.__table__.insert(), new_regs[i:i + 10000])
+    if new_regs:
+        # Every current code gets its row in the code history, in one INSERT … SELECT.
+        r, b = Registration.__table__, BadgeCode.__table__
+        conn.execute(b.insert().from_select(
+            ["code", "registration_id", "show_id", "issued_at", "revoke_reason"],
+            select(r.c.badge_code, r.c.id, r.c.show_id, r.c.created_at, literal(""))
+            .where(r.c.show_id == show.id, ~exists().where(b.c.code == r.c.badge_code))))
+    for i in range(0, len(consents), 10000):
+        conn.execute(Consent.__table__.insert(), consents[i:i + 10000])
+    report.imported = len(new_regs)
+    if new_regs:
+        audit("visitors.bulk_register", None, show_id=show.id, object_type="Show", object_id=show.id,
+              after={"source": source, "registrations": len(new_regs), "unchanged": report.unchanged})
+    return report
+
+
+def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportReport:
+    report = bulk_register(show, rows, "import")
+    if not dry_run:
+        db.session.commit()
+    return report
+
+
+importer = cli_importer("visitors", COLUMNS, apply_rows)
+
+
+# --- synthetic data ---------------------------------------------------------------------------
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢")
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
+         "霞", "平", "刚", "桂英", "建华", "志强", "晓明", "海燕", "文博", "子涵", "雨桐", "浩然", "思远", "嘉怡",
+         "俊杰", "欣怡", "宇航", "梓萱", "一鸣", "佳琪", "天宇", "婷婷"]
+CITIES = [("上海", "Shanghai"), ("北京", "Beijing"), ("广州", "Guangzhou"), ("深圳", "Shenzhen"),
+          ("杭州", "Hangzhou"), ("成都", "Chengdu"), ("武汉", "Wuhan"), ("南京", "Nanjing"), ("青岛", "Qingdao"),
+          ("厦门", "Xiamen"), ("天津", "Tianjin"), ("西安", "Xi'an")]
+WORDS = [("华", "Hua"), ("盛", "Sheng"), ("鑫", "Xin"), ("恒", "Heng"), ("泰", "Tai"), ("瑞", "Rui"), ("佳", "Jia"),
+         ("宏", "Hong"), ("德", "De"), ("源", "Yuan"), ("信", "Xin"), ("达", "Da"), ("康", "Kang"), ("丰", "Feng")]
+TRADES = [("食品", "Food"), ("酒业", "Wine"), ("贸易", "Trading"), ("进出口", "Import & Export"), ("餐饮管理", "Catering"),
+          ("超市", "Supermarkets"), ("供应链", "Supply Chain"), ("酒店", "Hotels"), ("电子商务", "E-commerce")]
+JOBS = ["采购经理", "总经理", "市场总监", "销售经理", "采购专员", "品类经理", "创始人", "运营总监", "买手", "质量经理"]
+DOMAINS = ["example.com", "example.cn", "example.net", "mail.example.org"]
+# Roughly a trade show's mix: mostly trade visitors, some public, a few media / VIP / staff.
+CATEGORY_WEIGHTS = [("trade", 60), ("public", 25), ("vip", 3), ("media", 2), ("exhibitor_staff", 10)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _pinyin(text: str) -> str:
+    from pypinyin import lazy_pinyin
+    return "".join(lazy_pinyin(text))
+
+
+def generate(show, counts: dict, rng: random.Random) -> None:
+    """counts["visitors"] registrations with bilingual names, companies, categories and a
+    mix of consents; deterministic for a given rng; bulk inserts in batches."""
+    n = int(counts.get("visitors") or 0)
+    if n <= 0:
+        return
+    companies = []
+    for _i in range(min(3000, max(1, n // 25))):
+        (cz, ce), (w1z, w1e), (w2z, w2e), (tz, te) = (rng.choice(CITIES), rng.choice(WORDS), rng.choice(WORDS),
+                                                       rng.choice(TRADES))
+        companies.append(f"{cz}{w1z}{w2z}{tz}有限公司" if rng.random() < 0.85 else f"{ce} {w1e}{w2e.lower()} {te} Ltd.")
+    cats = [c for c, _w in CATEGORY_WEIGHTS]
+    weights = [w for _c, w in CATEGORY_WEIGHTS]
+    offset = rng.randrange(10 ** 7)
+    prefixes = ["130", "135", "138", "139", "150", "158", "186", "188", "199"]
+    batch: list[tuple[int, dict]] = []
+    taken: set[tuple[str, str]] = set()   # same name at the same company = the same person
+    for i in range(n):
+        while True:
+            surname, given = rng.choice(SURNAMES), rng.choice(GIVEN)
+            zh = surname + given
+            company = rng.choice(companies) if rng.random() < 0.9 else ""
+            if (zh, company) not in taken or not company:
+                taken.add((zh, company))
+                break
+        en = f"{_pinyin(given).capitalize()} {_pinyin(surname).capitalize()}"
+        serial = (offset + i) % 10 ** 8
+        row = {"name_zh": zh, "name_en": en,
+               "email": f"{_pinyin(zh)}.{show.id}.{serial}@{rng.choice(DOMAINS)}",
+               "phone": f"+86{rng.choice(prefixes)}{serial:08d}",
+               "company": company,
+               "job_title": rng.choice(JOBS), "category": rng.choices(cats, weights)[0],
+               "consent_marketing": rng.random() < 0.6, "consent_share": rng.random() < 0.45}
+        batch.append((i + 1, row))
+        if len(batch) >= 5000:
+            bulk_register(show, batch, "generate")
+            db.session.commit()
+            batch = []
+    if batch:
+        bulk_register(show, batch, "generate")
+        db.session.commit()
