@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import os
 import random
 import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import func, select
+from flask.cli import FlaskGroup
+from sqlalchemy import select
 
 from .plugins import PluginError
 

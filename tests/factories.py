@@ -29,9 +29,10 @@ def make_org(name_zh: str | None = None, name_en: str = "", **kw) -> Organizatio
 
 
 def make_person(name_zh: str = "张伟", name_en: str = "", organization: Organization | None = None, **kw) -> Person:
-    p = Person(name_zh=name_zh, name_en=name_en, organization=organization, **kw)
-    p.refresh_keys()
+    p = Person(name_zh=name_zh, name_en=name_en, **kw)
     db.session.add(p)
+    p.organization = organization
+    p.refresh_keys()
     db.session.commit()
     return p
 

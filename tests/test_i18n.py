@@ -89,3 +89,19 @@ def test_money_and_dates_follow_the_locale(app):
     import pytest
     with pytest.raises(ValueError, match="too many decimals"):
         parse_money("1.005")
+
+
+def test_no_string_is_translated_two_ways():
+    """All catalogues merge into one namespace at run time, so the same English string
+    must not carry two different Chinese translations in two catalogues."""
+    seen, conflicts = {}, []
+    for po in _catalogues():
+        with open(po, "rb") as fh:
+            for msg in read_po(fh):
+                if not (msg.id and msg.string) or msg.fuzzy:
+                    continue
+                where = os.path.relpath(po, ROOT)
+                if msg.id in seen and seen[msg.id][0] != msg.string:
+                    conflicts.append(f"{msg.id!r}: {seen[msg.id][0]!r} ({seen[msg.id][1]}) vs {msg.string!r} ({where})")
+                seen.setdefault(msg.id, (msg.string, where))
+    assert not conflicts, "translated two ways:\n" + "\n".join(conflicts)

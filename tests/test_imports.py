@@ -217,3 +217,16 @@ def test_a_parse_error_message_names_the_problem(app):
                                                                                    parse=parse_size)], apply)
     assert report.imported == 1
     assert report.problems[0].line() == "row 3, 面积: not a size in m²: big"
+
+
+def test_report_in_chinese_and_requests_keep_their_own_locale(app, client):
+    """Outside a request the report is in DEFAULT_LOCALE; a later request still picks its language."""
+    app.config["DEFAULT_LOCALE"] = "zh"
+    try:
+        report = imp("姓名,邮箱\n张伟,bad\n")
+        assert report.lines()[1].startswith("第 2 行，邮箱：电子邮箱无效：bad")
+        assert "共 1 行" in report.summary()
+    finally:
+        app.config["DEFAULT_LOCALE"] = "en"
+    page = client.get("/auth/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="en">' in page       # not the zh the import used

@@ -15,7 +15,7 @@ import functools
 
 from apispec import APISpec
 from apispec.yaml_utils import load_yaml_from_docstring
-from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select, update

@@ -1,0 +1,470 @@
+"""Importing customer lists (exhibitors, visitors, suppliers, booths) from CSV or XLSX.
+
+The shared machinery does everything that is the same for every kind of list:
+
+- reads the file: CSV in UTF-8 (with or without BOM), GB18030/GBK (what Excel on a Chinese
+  Windows saves), UTF-16 with BOM, or XLSX; refuses an empty, oversize or unreadable file
+  with :class:`ImportFileError` (exit code 2);
+- maps the header to the plugin's :class:`Column` keys, whatever the case, spacing or
+  punctuation and in Chinese or English (``姓名`` / ``Name`` / ``full name``);
+- checks every cell: formula-looking cells are refused (a list re-exported to Excel must not
+  run anything), over-long cells refused, required cells present, then ``Column.parse``;
+  a value of a ``unique`` column seen on an earlier row is reported as a duplicate;
+- hands the valid rows to the plugin's ``apply_rows`` in batches (one transaction each, bulk
+  inserts), so 100,000 rows go in seconds; shows a progress bar on a terminal;
+- returns an :class:`ImportReport`: counts and every problem by row (as numbered in the
+  file: the header is row 1) and column, and an exit code (0 all in, 1 some rejected).
+
+HTML in a cell is stored as typed: pages escape it on output.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import click
+from flask import current_app, has_app_context, has_request_context
+from flask_babel import force_locale, gettext
+
+from .extensions import db
+
+BATCH_SIZE = 5000
+MAX_CELL_CHARS = 2000
+DEFAULT_MAX_UPLOAD_MB = 20
+
+# A leading = + - @ makes Excel evaluate the cell. + and - are allowed when the rest is a
+# number or a phone number (+86 138 0013 8000, -5).
+_NUMBERISH = re.compile(r"^[+\-][\d\s().\-/]*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HEADER_NOISE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def gettext_anywhere(text: str, **kw) -> str:
+    """gettext that also works outside a request (the CLI): there the core's locale selector
+    has no session to read, so the message is translated to DEFAULT_LOCALE (temporarily, so
+    that later requests in the same app context still choose their own locale)."""
+    if has_app_context() and not has_request_context():
+        with force_locale(current_app.config.get("DEFAULT_LOCALE") or "zh"):
+            return gettext(text, **kw)
+    return gettext(text, **kw)
+
+
+_ = gettext_anywhere
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (unreadable, wrong encoding, empty, too big,
+    a required column missing). Nothing was changed. Exit code 2."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column the importer understands.
+
+    ``key``: the name the plugin's ``apply_rows`` gets the value under;
+    ``aliases``: header names users write (zh and en), matched ignoring case, spaces and
+    punctuation (the key itself always matches);
+    ``required``: the column must be in the header and the cell must not be empty;
+    ``parse(str) -> value``: converts a non-empty cell or raises ``ValueError(message)``
+    naming the problem (empty cells are passed on as "" without calling it);
+    ``unique``: the value identifies a record (email, phone …): a later row of the same file
+    with the same parsed value is rejected as a duplicate of the first."""
+    key: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    parse: Callable[[str], Any] | None = None
+    unique: bool = False
+
+    @property
+    def label(self) -> str:
+        """The name used in messages: the first alias (what users most likely wrote)."""
+        return self.aliases[0] if self.aliases else self.key
+
+
+@dataclass
+class RowProblem:
+    row: int          # row number as the user sees it in the file (header = 1)
+    column: str       # column label ("" when the row as a whole is the problem)
+    message: str
+
+    def line(self) -> str:
+        if self.column:
+            return _("row %(row)d, %(column)s: %(message)s", row=self.row, column=self.column,
+                     message=self.message)
+        return _("row %(row)d: %(message)s", row=self.row, message=self.message)
+
+
+@dataclass
+class ImportReport:
+    kind: str = ""
+    total: int = 0           # data rows read (blank rows not counted)
+    imported: int = 0        # rows that created or changed records
+    unchanged: int = 0       # rows already in the database (re-import)
+    rejected: int = 0        # rows refused, each with at least one problem
+    problems: list[RowProblem] = field(default_factory=list)
+    dry_run: bool = False
+    filename: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.rejected else 0
+
+    def add(self, other: "ImportReport | dict") -> None:
+        """Add a batch's result (an ImportReport or a dict with the same field names)."""
+        get = (other.get if isinstance(other, dict) else lambda k, d=None: getattr(other, k, d))
+        problems = list(get("problems", None) or [])
+        self.imported += int(get("imported", 0) or 0)
+        self.unchanged += int(get("unchanged", 0) or 0)
+        rejected = get("rejected", None)
+        self.rejected += int(rejected) if rejected is not None else len({p.row for p in problems})
+        self.problems.extend(problems)
+
+    def summary(self) -> str:
+        text = _("%(kind)s import of %(file)s: %(total)d rows, %(imported)d imported, "
+                 "%(unchanged)d already there, %(rejected)d rejected",
+                 kind=self.kind, file=self.filename or "-", total=self.total, imported=self.imported,
+                 unchanged=self.unchanged, rejected=self.rejected)
+        if self.dry_run:
+            text += " " + _("(dry run: nothing was changed)")
+        return text
+
+    def lines(self) -> list[str]:
+        """The row-by-row report: the summary, then each problem in file order."""
+        ordered = sorted(self.problems, key=lambda p: p.row)
+        return [self.summary()] + [p.line() for p in ordered]
+
+
+# --- reading the file ---------------------------------------------------------------------
+def _max_bytes() -> int:
+    mb = current_app.config.get("MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB) if has_app_context() \
+        else DEFAULT_MAX_UPLOAD_MB
+    return int(mb) * 1024 * 1024
+
+
+def read_source(source, filename: str = "") -> bytes:
+    """The file's bytes from a path, bytes or a file object (e.g. an upload), refusing an
+    empty or oversize file."""
+    limit = _max_bytes()
+    name = filename or (str(source) if isinstance(source, (str, os.PathLike)) else "")
+    try:
+        if isinstance(source, (bytes, bytearray)):
+            data = bytes(source[:limit + 1])
+        elif isinstance(source, (str, os.PathLike)):
+            if os.path.isdir(source):
+                raise ImportFileError(_("%(file)s is a folder, not a file", file=name))
+            with open(source, "rb") as fh:
+                data = fh.read(limit + 1)
+        else:
+            data = source.read(limit + 1)
+    except FileNotFoundError:
+        raise ImportFileError(_("file not found: %(file)s", file=name))
+    except OSError as exc:
+        raise ImportFileError(_("cannot read %(file)s: %(why)s", file=name, why=exc.strerror or str(exc)))
+    if len(data) > limit:
+        raise ImportFileError(_("%(file)s is larger than %(mb)d MB (MAX_UPLOAD_MB)", file=name,
+                                mb=limit // (1024 * 1024)))
+    if not data.strip():
+        raise ImportFileError(_("%(file)s is empty", file=name))
+    return data
+
+
+def decode_text(data: bytes, filename: str = "") -> str:
+    """UTF-8 (BOM or not) first, strictly; then UTF-16 with a BOM; then GB18030 (a superset of
+    GBK/GB2312). Anything else is refused rather than imported as garbled names."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ImportFileError(_("%(file)s is neither UTF-8 nor GB18030/GBK text (first bad byte at "
+                                "position %(pos)d); save it as CSV UTF-8 or as XLSX",
+                                file=filename or "-", pos=utf8_error.start))
+    if "\x00" in text:
+        raise ImportFileError(_("%(file)s is not a text file; save it as CSV UTF-8 or as XLSX",
+                                file=filename or "-"))
+    return text
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    first = text.split("\n", 1)[0]
+    # The delimiter most present in the header line: Excel writes ',' or ';' (locale) or tab.
+    delimiter = max((",", ";", "\t"), key=first.count)
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise ImportFileError(_("the CSV file is malformed: %(why)s", why=str(exc)))
+
+
+def _xlsx_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))          # a phone number typed as a number: 13800138000.0
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_rows(data: bytes, filename: str) -> list[list[str]]:
+    import openpyxl
+    try:
+        # Not data_only: a formula cell reads as its "=..." text, which the checks refuse.
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError(_("%(file)s is not a readable XLSX workbook: %(why)s", file=filename or "-",
+                                why=str(exc) or type(exc).__name__))
+    try:
+        ws = wb.worksheets[0]
+        return [[_xlsx_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
+def read_table(data: bytes, filename: str = "") -> list[list[str]]:
+    """Rows of cells (header first) from CSV or XLSX bytes (XLSX recognised by content)."""
+    if data[:4] == b"PK\x03\x04":
+        return _xlsx_rows(data, filename)
+    if filename.lower().endswith((".xls",)) and data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ImportFileError(_("%(file)s is an old Excel .xls file; save it as XLSX or CSV UTF-8",
+                                file=filename))
+    return _csv_rows(decode_text(data, filename))
+
+
+# --- header mapping -------------------------------------------------------------------------
+def header_key(text: str) -> str:
+    """Header comparison form: NFKC, lower case, no spaces or punctuation (``E-mail`` → ``email``)."""
+    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text or "").lower())
+
+
+def map_header(header: list[str], columns: Iterable[Column]) -> dict[int, Column]:
+    """Position → Column for every header cell that names a column; unknown columns are
+    ignored. Raises ImportFileError for a missing required column or one given twice."""
+    columns = list(columns)
+    by_name: dict[str, Column] = {}
+    for col in columns:
+        for name in (col.key,) + tuple(col.aliases):
+            by_name.setdefault(header_key(name), col)
+    found: dict[int, Column] = {}
+    seen: dict[str, str] = {}
+    for pos, cell in enumerate(header):
+        col = by_name.get(header_key(cell))
+        if col is None:
+            continue
+        if col.key in seen:
+            raise ImportFileError(_("the columns \"%(a)s\" and \"%(b)s\" both mean %(column)s; keep one",
+                                    a=seen[col.key], b=cell.strip(), column=col.label))
+        seen[col.key] = cell.strip()
+        found[pos] = col
+    missing = [c for c in columns if c.required and c.key not in seen]
+    if missing:
+        raise ImportFileError(_("required column missing: %(columns)s (the header row has: %(header)s)",
+                                columns=", ".join(" / ".join(c.aliases[:2] or (c.key,)) for c in missing),
+                                header=", ".join(h.strip() for h in header if h.strip()) or "-"))
+    return found
+
+
+# --- checking cells ---------------------------------------------------------------------------
+def looks_like_formula(value: str) -> bool:
+    if not value:
+        return False
+    if value[0] in "=@":
+        return True
+    return value[0] in "+-" and not _NUMBERISH.match(value)
+
+
+def check_row(rownum: int, cells: list[str], mapping: dict[int, Column],
+              seen: dict[tuple[str, Any], int]) -> tuple[dict, list[RowProblem]]:
+    """Parse one row: (values by key, problems). ``seen`` remembers unique values → first row."""
+    values: dict[str, Any] = {}
+    problems: list[RowProblem] = []
+    for pos, col in mapping.items():
+        raw = cells[pos] if pos < len(cells) else ""
+        raw = _CONTROL.sub("", raw or "").strip()
+        if not raw:
+            values[col.key] = ""
+            if col.required:
+                problems.append(RowProblem(rownum, col.label, _("is empty but required")))
+            continue
+        if len(raw) > MAX_CELL_CHARS:
+            problems.append(RowProblem(rownum, col.label, _("is longer than %(n)d characters", n=MAX_CELL_CHARS)))
+            continue
+        if looks_like_formula(raw):
+            problems.append(RowProblem(rownum, col.label,
+                                       _("looks like a spreadsheet formula (%(value)s); formulas are not "
+                                         "imported", value=raw[:40])))
+            continue
+        if col.parse is not None:
+            try:
+                values[col.key] = col.parse(raw)
+            except ValueError as exc:
+                problems.append(RowProblem(rownum, col.label, str(exc) or _("is not valid: %(value)s", value=raw)))
+                continue
+        else:
+            values[col.key] = raw
+    if not problems:
+        for col in mapping.values():
+            value = values.get(col.key)
+            if col.unique and value not in ("", None):
+                first = seen.get((col.key, value))
+                if first is not None:
+                    problems.append(RowProblem(rownum, col.label, _(
+                        "duplicate of row %(first)d (same %(column)s: %(value)s)",
+                        first=first, column=col.label, value=value)))
+        if not problems:
+            for col in mapping.values():
+                value = values.get(col.key)
+                if col.unique and value not in ("", None):
+                    seen[(col.key, value)] = rownum
+    return values, problems
+
+
+# --- running an import ---------------------------------------------------------------------------
+ApplyRows = Callable[[Any, list, bool], "ImportReport | dict"]
+
+
+def run_import(show, source, filename: str, kind: str, columns: Iterable[Column], apply_rows: ApplyRows, *,
+               dry_run: bool = False, echo: Callable | None = None, progress: bool = False,
+               batch_size: int = BATCH_SIZE) -> ImportReport:
+    """Import a file; raises ImportFileError (nothing changed) or returns the report.
+
+    ``apply_rows(show, rows, dry_run)`` gets ``[(row number, {key: value})…]`` of rows that
+    passed the cell checks and returns the batch's ``ImportReport`` (or a dict with
+    ``imported``, ``unchanged``, ``problems`` and optionally ``rejected``). It validates and
+    deduplicates against the database and bulk-inserts in ONE transaction, committing unless
+    ``dry_run``. A batch that raises is rolled back and the error propagates."""
+    columns = list(columns)
+    data = read_source(source, filename)
+    table = read_table(data, filename)
+    # The header is the first non-blank row; row numbers stay those of the file.
+    start = next((i for i, r in enumerate(table) if any((c or "").strip() for c in r)), None)
+    if start is None:
+        raise ImportFileError(_("%(file)s is empty", file=filename or "-"))
+    mapping = map_header(table[start], columns)
+    if not mapping:
+        raise ImportFileError(_("no known column in the header row (%(header)s); expected e.g. %(columns)s",
+                                header=", ".join(c.strip() for c in table[start] if c.strip()),
+                                columns=", ".join(c.label for c in columns)))
+    body = [(i + 1, row) for i, row in enumerate(table[start + 1:], start=start + 1)
+            if any((c or "").strip() for c in row)]
+    report = ImportReport(kind=kind, total=len(body), dry_run=dry_run, filename=os.path.basename(filename or ""))
+    if not body:
+        raise ImportFileError(_("%(file)s has a header but no rows", file=filename or "-"))
+    seen: dict = {}
+
+    def batches():
+        for i in range(0, len(body), batch_size):
+            yield body[i:i + batch_size]
+
+    bar = None
+    if progress and echo is not None and len(body) > batch_size:
+        bar = click.progressbar(length=len(body), label=_("importing %(kind)s", kind=kind), file=None)
+        bar.__enter__()
+    try:
+        for chunk in batches():
+            good: list[tuple[int, dict]] = []
+            for rownum, cells in chunk:
+                values, problems = check_row(rownum, cells, mapping, seen)
+                if problems:
+                    report.rejected += 1
+                    report.problems.extend(problems)
+                else:
+                    good.append((rownum, values))
+            if good:
+                try:
+                    result = apply_rows(show, good, dry_run)
+                    if dry_run:
+                        db.session.rollback()
+                except BaseException:
+                    db.session.rollback()
+                    raise
+                report.add(result)
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    return report
+
+
+def cli_importer(kind: str, columns: Iterable[Column], apply_rows: ApplyRows) -> Callable:
+    """The callable for ``Plugin.importers[kind]``: ``(show, path, dry_run, echo) -> exit code``
+    (0 all rows in, 1 some rejected, 2 the file was refused); prints the report."""
+    columns = tuple(columns)
+
+    def importer(show, path, dry_run: bool = False, echo: Callable | None = None) -> int:
+        echo = echo or click.echo
+        try:
+            report = run_import(show, path, str(path), kind, columns, apply_rows, dry_run=dry_run, echo=echo,
+                                progress=True)
+        except ImportFileError as exc:
+            echo(f"crm-expo: {exc}", err=True)
+            return 2
+        for line in report.lines():
+            echo(line)
+        return report.exit_code
+
+    importer.kind = kind
+    importer.columns = columns
+    importer.apply_rows = apply_rows
+    return importer
+
+
+# --- parsers plugins use in their Columns -------------------------------------------------------
+def parse_phone(raw: str) -> str:
+    from .customers import normalize_phone
+    return normalize_phone(raw)
+
+
+def parse_email(raw: str) -> str:
+    from .customers import normalize_email
+    return normalize_email(raw)
+
+
+def parse_date(raw: str) -> dt.date:
+    text = raw.strip().replace("/", "-").replace(".", "-")
+    m = re.match(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?$", raw.strip())
+    if m:
+        text = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    try:
+        y, mo, d = (int(x) for x in text.split(" ")[0].split("-"))
+        return dt.date(y, mo, d)
+    except (ValueError, TypeError):
+        raise ValueError(_("not a date (YYYY-MM-DD): %(value)s", value=raw))
+
+
+def parse_int(raw: str) -> int:
+    try:
+        return int(raw.replace(",", "").strip())
+    except ValueError:
+        raise ValueError(_("not a whole number: %(value)s", value=raw))
+
+
+def choice(*allowed: str, aliases: dict[str, str] | None = None) -> Callable[[str], str]:
+    """A parser accepting one of ``allowed`` (case-insensitive) or an alias of one (e.g. 专业观众 → trade)."""
+    table = {a.lower(): a for a in allowed}
+    table.update({k.lower(): v for k, v in (aliases or {}).items()})
+
+    def parse(raw: str) -> str:
+        value = table.get(raw.strip().lower())
+        if value is None:
+            raise ValueError(_("%(value)s is not one of: %(allowed)s", value=raw, allowed=", ".join(allowed)))
+        return value
+    return parse
