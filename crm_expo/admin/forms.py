@@ -8,8 +8,8 @@ from ..models.users import ROLE_TITLES
 
 class ShowForm(FlaskForm):
     slug = StringField(_l("Code"), validators=[DataRequired(), Length(min=2, max=63)])
-    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=200)])
-    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
+    name_zh = StringField(_l("Show name (Chinese)"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Show name (English)"), validators=[Optional(), Length(max=200)])
     venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
     start = DateField(_l("First day"), validators=[DataRequired()])
     days = IntegerField(_l("Days"), default=3, validators=[DataRequired(), NumberRange(1, 60)])

@@ -20,7 +20,7 @@ class ShowStatus(str, enum.Enum):
     @property
     def title(self):
         return {"draft": _l("Draft"), "open": _l("Open for sales"), "live": _l("Live"),
-                "closed": _l("Closed")}[self.value]
+                "closed": _l("Ended")}[self.value]
 
 
 # draft → open → live → closed, one step at a time (closed is final).

@@ -1,2 +1,1 @@
-"""Tables of the loyalty plugin (every table name starts with 'loyalty_')."""
-from crm_expo.extensions import db  # noqa: F401
+"""Tables of the loyalty plugin (none yet: segments are computed, see DOMAIN.md §3)."""

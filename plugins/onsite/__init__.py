@@ -1,15 +1,49 @@
-"""On site (现场服务): Registration desk, badges, lead scanning and the one-stop service centre."""
+"""On site (现场服务): registration desk and check-in, badges, attendance and the one-stop
+service centre."""
 from flask_babel import lazy_gettext as _l
 
+from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
+from .api import api_bp
 from .views import bp
+
+
+def _attendance_report(show):
+    from . import operations
+    from .pdf import attendance_report
+    return attendance_report(show, operations.attendance(show))
+
+
+def _customer_history(sender, entries=None, **_kw):
+    from .operations import customer_history
+    if entries is not None:
+        customer_history(sender, entries)
+
+
+def _generate(show, counts, rng):
+    from .generate import generate
+    generate(show, counts, rng)
+
+
+def _default_settings():
+    from .operations import DEFAULT_SETTINGS
+    return dict(DEFAULT_SETTINGS)
+
 
 plugin = Plugin(
     name="onsite",
     title=_l("On site"),
     blueprint=bp,
+    api_blueprint=api_bp,
     models="plugins.onsite.models",
-    requires=('visitors', 'exhibitors', 'suppliers'),
-    nav=(NavItem(_l("On site"), "onsite.index", roles=('admin', 'organizer', 'service_agent', 'desk')),),
+    requires=("visitors", "exhibitors", "suppliers"),
+    nav=(NavItem(_l("On site"), "onsite.index", roles=("admin", "organizer", "service_agent", "desk")),
+         NavItem(_l("Service requests"), "onsite.supplier_requests", roles=("supplier",)),
+         NavItem(_l("Suggestions and complaints"), "onsite.portal", roles=("exhibitor",)),
+         NavItem(_l("Leads"), "onsite.leads", roles=("exhibitor",))),
+    default_settings=_default_settings(),
+    generate=_generate,
+    reports={"attendance": _attendance_report},
+    signal_handlers=((signals.collect_customer_history, _customer_history),),
 )

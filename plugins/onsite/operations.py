@@ -1,1 +1,667 @@
-"""Domain logic of the onsite plugin: plain functions, no request object."""
+"""Domain logic of the onsite plugin: plain functions, no request object.
+
+- check_in(): the gate's hot path (rules, single entry, nonce replay), every scan recorded.
+- attendance(): audited figures from the scan records.
+- print_badges(): badge PDFs with a print log (reprints need a reason).
+- the service centre's closed loop: open → route → in progress → resolve → feedback →
+  closed when satisfied, else reopened, and again until satisfied (DOMAIN.md §7).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _, lazy_gettext as _l
+from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from crm_expo import signals
+from crm_expo.database import is_sqlite, utcnow, write_transaction
+from crm_expo.extensions import db
+from crm_expo.models import Organization, Person, Setting, Show, audit
+from plugins.visitors import operations as visitor_ops
+from plugins.visitors.models import COUNTED_CATEGORIES, BadgeCode, Registration
+
+from .models import REQUEST_STATUSES, BadgePrint, Lead, Notice, Scan, ServiceEvent, ServiceRequest
+
+
+class OnsiteError(ValueError):
+    """A refusal with a message for the user."""
+
+
+DEFAULT_SETTINGS = {
+    "onsite.reentry": False,          # False: one admitted entry per person and show day
+    "onsite.exit_scans": False,       # record exit scans at the gates
+    "onsite.print_on_checkin": False,  # the desk prints the badge when a walk-in is checked in
+    # SLA targets: minutes from logging to resolution, per priority.
+    "onsite.sla_minutes": {"urgent": 30, "high": 120, "normal": 480, "low": 1440},
+}
+
+
+def setting(show: Show, key: str):
+    value = db.session.scalar(select(Setting.value).where(Setting.show_id == show.id, Setting.key == key))
+    if value is None:
+        value = db.session.scalar(select(Setting.value).where(Setting.show_id.is_(None), Setting.key == key))
+    return DEFAULT_SETTINGS[key] if value is None else value
+
+
+def set_setting(show: Show, key: str, value, user=None) -> None:
+    if key not in DEFAULT_SETTINGS:
+        raise OnsiteError(_("Unknown setting %(key)s.", key=key))
+    row = db.session.scalar(select(Setting).where(Setting.show_id == show.id, Setting.key == key))
+    before = row.value if row else DEFAULT_SETTINGS[key]
+    if row is None:
+        db.session.add(Setting(show_id=show.id, key=key, value=value))
+    else:
+        row.value = value
+    audit("onsite.setting", show, user=user, show_id=show.id, object_type="Setting", object_id=key,
+          before={"value": before}, after={"value": value})
+    db.session.commit()
+
+
+def local_day(show: Show, at: dt.datetime) -> dt.date:
+    """The show-local date of a naive UTC time."""
+    return at.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(show.timezone)).date()
+
+
+# --- check-in ---------------------------------------------------------------------------------
+CODE_RE = re.compile(r"^[A-Z0-9]{12}$")
+REASONS = {
+    "admitted": _l("Welcome"),
+    "reentry": _l("Re-entry"),
+    "exit": _l("Exit recorded"),
+    "already_in": _l("Already checked in today"),
+    "malformed": _l("This is not a badge code of this system"),
+    "unknown_code": _l("Unknown badge code"),
+    "other_show": _l("This badge is for another show"),
+    "revoked": _l("This badge was replaced (lost badge); the old badge is no longer valid"),
+    "exit_scans_off": _l("Exit scans are not used at this show"),
+}
+
+
+def _person_json(reg: Registration) -> dict:
+    person = reg.person
+    org = person.organization
+    return {"registration_id": reg.id, "name_zh": person.name_zh, "name_en": person.name_en,
+            "company": (org.name_zh or org.name_en) if org else "",
+            "category": reg.category, "category_title": str(visitor_ops_category_title(reg.category))}
+
+
+def visitor_ops_category_title(category: str):
+    from plugins.visitors.models import CATEGORY_TITLES
+    return CATEGORY_TITLES.get(category, category)
+
+
+def check_in(show: Show, code: str, gate: str, *, nonce: str | None = None, desk: str = "", device: str = "",
+             direction: str = "in", user_id: int | None = None, at: dt.datetime | None = None) -> dict:
+    """Decide and record one scan; returns the answer for the desk.
+
+    One write transaction: look up the nonce (a replay gets the first answer and records
+    nothing), the badge, the rules, the day's first entry; insert the scan. Two desks
+    scanning one badge at once cannot both admit it: the partial unique index on the first
+    entry of a day refuses the second insert, which is then answered "already_in"."""
+    code = visitor_ops.normalize_code(code or "")[:64]
+    gate = (gate or "").strip()
+    if not gate or len(gate) > 64:
+        raise OnsiteError(_("Name the gate (1 to 64 characters)."))
+    if nonce is not None and (not isinstance(nonce, str) or not 1 <= len(nonce) <= 64):
+        raise OnsiteError(_("The nonce must be 1 to 64 characters."))
+    if direction not in ("in", "out"):
+        raise OnsiteError(_("The direction is 'in' or 'out'."))
+    at = at or utcnow()
+    day = local_day(show, at)
+    show_id = show.id   # read before the commit below expires the Show (no reload per scan)
+    for attempt in range(3):
+        write_transaction()
+        try:
+            answer, scan_id = _check_in_once(show, show_id, code, gate, nonce, desk[:64], device[:64], direction,
+                                             user_id, at, day, replay_check=attempt > 0)
+            db.session.commit()
+            if (scan_id and answer["result"] == "ok" and direction == "in"
+                    and signals.visitor_checked_in.receivers):
+                signals.visitor_checked_in.send(db.session.get(Scan, scan_id),
+                                                registration_id=answer["person"]["registration_id"])
+            return answer
+        except IntegrityError:
+            # A replayed nonce, or another desk admitted this badge first: decide again,
+            # now seeing the other row.
+            db.session.rollback()
+    raise OnsiteError(_("The scan could not be recorded; scan again."))
+
+
+def _lookup(code: str, day: dt.date):
+    bc, r, p, o = (BadgeCode.__table__, Registration.__table__, Person.__table__, Organization.__table__)
+    s = Scan.__table__
+    first_at = (select(s.c.at).where(s.c.registration_id == r.c.id, s.c.day == day, s.c.first_entry.is_(True))
+                .scalar_subquery())
+    return db.session.execute(
+        select(bc.c.show_id.label("badge_show_id"), bc.c.revoked_at, r.c.id, r.c.show_id, r.c.category,
+               r.c.verification, r.c.cancelled_at, p.c.name_zh, p.c.name_en, p.c.birth_date,
+               o.c.name_zh.label("org_zh"), o.c.name_en.label("org_en"), first_at.label("first_at"))
+        .select_from(bc.join(r, r.c.id == bc.c.registration_id).join(p, p.c.id == r.c.person_id)
+                     .outerjoin(o, o.c.id == p.c.organization_id))
+        .where(bc.c.code == code)).first()
+
+
+def _check_in_once(show, show_id, code, gate, nonce, desk, device, direction, user_id, at, day, replay_check) -> tuple:
+    # The nonce is UNIQUE per show: a replay fails the insert below and is answered here
+    # on the retry, so the common case costs no extra query.
+    if nonce and replay_check:
+        first = db.session.execute(select(Scan.answer).where(Scan.show_id == show_id, Scan.nonce == nonce)).first()
+        if first is not None:
+            return first[0], None
+    row = _lookup(code, day) if CODE_RE.match(code) else None
+    reason_text, first_entry, person = "", False, None
+    if not CODE_RE.match(code):
+        result, reason_code = "unknown", "malformed"
+    elif row is None:
+        result, reason_code = "unknown", "unknown_code"
+    elif row.badge_show_id != show_id:
+        result, reason_code = "unknown", "other_show"   # nothing about the person is told
+    else:
+        person = {"registration_id": row.id, "name_zh": row.name_zh, "name_en": row.name_en,
+                  "company": row.org_zh or row.org_en or "", "category": row.category,
+                  "category_title": str(visitor_ops_category_title(row.category))}
+        result = "not_allowed"
+        if row.revoked_at is not None:
+            reason_code = "revoked"
+        else:
+            # The visitors plugin owns the rules; it gets a detached registration built from the row.
+            reg = Registration(id=row.id, show_id=row.show_id, category=row.category,
+                               verification=row.verification, cancelled_at=row.cancelled_at)
+            reg.person = Person(birth_date=row.birth_date)
+            allowed, reason_code, reason_text = visitor_ops.admission_decision(reg, day, at)
+            if allowed:
+                result, reason_code, reason_text = _admit(show, row.first_at, direction)
+                first_entry = reason_code == "admitted"
+    if not reason_text:
+        reason_text = str(REASONS.get(reason_code, reason_code))
+    answer = {"result": result, "reason": reason_text, "reason_code": reason_code, "person": person}
+    scan_id = db.session.execute(insert(Scan).values(
+        show_id=show_id, registration_id=person["registration_id"] if person else None, code=code[:64], gate=gate,
+        desk=desk, device=device, direction=direction, day=day, at=at, result=result, reason=reason_code,
+        category=person["category"] if person else "", first_entry=first_entry, nonce=nonce or None,
+        answer=answer if nonce else None, user_id=user_id).returning(Scan.id)).scalar_one()
+    return answer, scan_id
+
+
+def _admit(show, first_at, direction) -> tuple[str, str, str]:
+    if direction == "out":
+        if not setting(show, "onsite.exit_scans"):
+            return "not_allowed", "exit_scans_off", ""
+        return "ok", "exit", ""
+    if first_at is None:
+        return "ok", "admitted", ""
+    if setting(show, "onsite.reentry"):
+        return "ok", "reentry", ""
+    return "already_in", "already_in", _("Already checked in today at %(time)s",
+                                         time=first_at.replace(tzinfo=dt.timezone.utc)
+                                         .astimezone(ZoneInfo(show.timezone)).strftime("%H:%M"))
+
+
+def gate_count(show: Show, gate: str, day: dt.date | None = None) -> int:
+    """Admitted entries at a gate on a day (the desk's counter)."""
+    day = day or local_day(show, utcnow())
+    return db.session.scalar(select(func.count()).select_from(Scan).where(
+        Scan.show_id == show.id, Scan.day == day, Scan.gate == gate, Scan.result == "ok",
+        Scan.direction == "in")) or 0
+
+
+def attendance(show: Show) -> dict:
+    """Audited attendance, counted in SQL from the scan records.
+
+    - unique visitors: distinct registrations with at least one admitted entry scan;
+    - entries: admitted entry scans (re-entries included);
+    - per day: unique people that day (first entries) and entries;
+    - visitors are trade, public and VIP only: exhibitor staff and media are reported apart.
+    """
+    counted = Scan.category.in_(COUNTED_CATEGORIES)
+    admitted = and_(Scan.show_id == show.id, Scan.result == "ok", Scan.direction == "in")
+    totals = db.session.execute(select(
+        func.count(func.distinct(case((counted, Scan.registration_id)))),
+        func.count(case((counted, Scan.id))),
+        func.count(func.distinct(case((Scan.category == "trade", Scan.registration_id)))),
+        func.count(func.distinct(case((Scan.category == "public", Scan.registration_id)))),
+        func.count(func.distinct(case((Scan.category == "vip", Scan.registration_id)))),
+        func.count(func.distinct(case((~counted, Scan.registration_id)))),
+    ).where(admitted)).one()
+    days = db.session.execute(select(
+        Scan.day, func.count(case((and_(counted, Scan.first_entry), 1))), func.count(case((counted, 1))),
+        func.count(case((and_(Scan.category == "trade", Scan.first_entry), 1))),
+        func.count(case((and_(Scan.category == "public", Scan.first_entry), 1))),
+    ).where(admitted).group_by(Scan.day).order_by(Scan.day)).all()
+    refused = dict(db.session.execute(select(Scan.result, func.count()).where(
+        Scan.show_id == show.id, Scan.result != "ok").group_by(Scan.result)).all())
+    return {"unique_visitors": totals[0], "entries": totals[1], "unique_trade": totals[2],
+            "unique_public": totals[3], "unique_vip": totals[4], "not_counted_people": totals[5],
+            "days": [{"day": d[0], "unique": d[1], "entries": d[2], "trade": d[3], "public": d[4]} for d in days],
+            "refused": refused}
+
+
+# --- badges -----------------------------------------------------------------------------------
+BADGE_SIZES = ("a6", "a4x4", "90x130")
+
+
+def badge_data(registrations: list[Registration]) -> list[dict]:
+    out = []
+    for reg in registrations:
+        person, org = reg.person, reg.person.organization
+        out.append({"code": reg.badge_code, "name_zh": person.name_zh, "name_en": person.name_en,
+                    "company_zh": org.name_zh if org else "", "company_en": org.name_en if org else "",
+                    "category": reg.category, "category_title": str(visitor_ops_category_title(reg.category))})
+    return out
+
+
+def print_badges(show: Show, registrations: list[Registration], size: str = "a6", *, reason: str = "",
+                 user=None) -> bytes:
+    """Badge PDF for the registrations, logged in the print log in the same transaction.
+    A badge printed before is a reprint and needs a reason."""
+    from .pdf import render_badges
+    if size not in BADGE_SIZES:
+        raise OnsiteError(_("Unknown badge size %(size)s (one of: %(sizes)s).", size=size,
+                            sizes=", ".join(BADGE_SIZES)))
+    if not registrations:
+        raise OnsiteError(_("No badges to print."))
+    reason = (reason or "").strip()
+    if any(r.show_id != show.id for r in registrations):
+        raise OnsiteError(_("A registration of another show cannot be printed here."))
+    ids = [r.id for r in registrations]
+    printed = set(db.session.scalars(select(BadgePrint.registration_id).where(
+        BadgePrint.registration_id.in_(ids))).all())
+    if printed and not reason:
+        raise OnsiteError(_("%(n)d of these badges were printed before: a reprint needs a reason.",
+                            n=len(printed)))
+    pdf = render_badges(badge_data(registrations), size)
+    now = utcnow()
+    db.session.execute(insert(BadgePrint), [
+        {"show_id": show.id, "registration_id": r.id, "code": r.badge_code, "size": size,
+         "reprint": r.id in printed, "reason": reason if r.id in printed else "", "at": now,
+         "user_id": getattr(user, "id", None)} for r in registrations])
+    db.session.commit()
+    if signals.badge_printed.receivers:
+        for row in db.session.scalars(select(BadgePrint).where(BadgePrint.registration_id.in_(ids),
+                                                               BadgePrint.at == now)):
+            signals.badge_printed.send(row)
+    return pdf
+
+
+def reprint_lost_badge(show: Show, registration: Registration, reason: str, size: str = "a6", user=None) -> bytes:
+    """A lost badge: a new code (the old one revoked, so scanning it is refused), then a reprint."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise OnsiteError(_("Give the reason for the reprint (e.g. badge lost)."))
+    visitor_ops.replace_badge_code(registration, reason, user=user)
+    db.session.refresh(registration)
+    return print_badges(show, [registration], size, reason=reason, user=user)
+
+
+def print_count(show: Show) -> dict:
+    rows = db.session.execute(select(BadgePrint.reprint, func.count()).where(
+        BadgePrint.show_id == show.id).group_by(BadgePrint.reprint)).all()
+    counts = {bool(k): v for k, v in rows}
+    return {"printed": counts.get(False, 0), "reprinted": counts.get(True, 0)}
+
+
+def search_registrations(show: Show, q: str, limit: int = 20) -> list[Registration]:
+    """Registrations of the show whose person matches by name (characters, pinyin, initials),
+    phone, email or company — for visitors who come without their badge."""
+    from crm_expo.search import fold_query
+    folded = fold_query(q)
+    if len(folded) < 2:
+        return []
+    like = f"%{folded.replace('%', '').replace('_', '')}%"
+    stmt = (select(Registration).join(Person, Person.id == Registration.person_id)
+            .where(Registration.show_id == show.id, Person.search_keys.like(like))
+            .order_by(Person.sort_name).limit(limit))
+    return list(db.session.scalars(stmt))
+
+
+# --- service centre ---------------------------------------------------------------------------
+KINDS = {"request": _l("Request"), "complaint": _l("Complaint"), "suggestion": _l("Suggestion")}
+CHANNELS = {"desk": _l("Service desk"), "phone": _l("Phone"), "portal": _l("Exhibitor portal"),
+            "email": _l("Email")}
+PRIORITIES = {"urgent": _l("Urgent"), "high": _l("High"), "normal": _l("Normal"), "low": _l("Low")}
+# DOMAIN.md §6 (services by content) plus what an on-site service centre hears every day.
+CATEGORIES = {
+    "secretarial": _l("Secretarial & etiquette"), "design_installation": _l("Design & installation"),
+    "rental": _l("Rental"), "transport_storage": _l("Transport & storage"), "advertising": _l("Advertising"),
+    "logistics": _l("Logistics support"), "sightseeing": _l("Sightseeing"),
+    "entertainment": _l("Sports & entertainment"), "lost_found": _l("Lost & found"), "badges": _l("Badges"),
+    "stand_construction": _l("Stand construction"), "power_internet": _l("Power & internet"),
+    "cleaning": _l("Cleaning"), "security": _l("Security"), "catering": _l("Catering"), "other": _l("Other"),
+}
+STATUS_TITLES = {"new": _l("New"), "assigned": _l("Assigned"), "in_progress": _l("In progress"),
+                 "resolved": _l("Resolved"), "feedback_given": _l("Feedback given"), "closed": _l("Closed")}
+DEPARTMENTS = {"service_centre": _l("Service centre"), "engineering": _l("Exhibition engineering"),
+               "venue": _l("Venue operations"), "security": _l("Security"), "registration": _l("Registration"),
+               "sales": _l("Sales"), "finance": _l("Finance")}
+SATISFIED = 4   # satisfaction 4–5 closes the request; 1–3 reopens it
+OPEN_STATUSES = ("new", "assigned", "in_progress")
+
+
+def open_request(show: Show, *, category: str, description: str, kind: str = "request", channel: str = "desk",
+                 priority: str = "normal", location: str = "", organization_id: int | None = None,
+                 contact: str = "", user=None) -> ServiceRequest:
+    """Log a request; the user who takes it is its owner (首问责任制)."""
+    if category not in CATEGORIES:
+        raise OnsiteError(_("Choose the category of the request."))
+    if kind not in KINDS:
+        raise OnsiteError(_("Unknown kind %(kind)s.", kind=kind))
+    if channel not in CHANNELS:
+        raise OnsiteError(_("Unknown channel %(channel)s.", channel=channel))
+    if priority not in PRIORITIES:
+        raise OnsiteError(_("Unknown priority %(priority)s.", priority=priority))
+    description = (description or "").strip()
+    if not description:
+        raise OnsiteError(_("Describe the request."))
+    now = utcnow()
+    sla = setting(show, "onsite.sla_minutes")
+    req = ServiceRequest(show_id=show.id, kind=kind, channel=channel, category=category, priority=priority,
+                         location=(location or "").strip()[:100], description=description,
+                         organization_id=organization_id, contact=(contact or "").strip()[:200],
+                         # Portal users log their own requests: the centre's first agent to act owns it.
+                         owner_id=user.id if getattr(user, "is_staff", False) else None, status="new", created_at=now,
+                         due_at=now + dt.timedelta(minutes=int(sla.get(priority, 480))))
+    req.events.append(ServiceEvent(at=now, user_id=getattr(user, "id", None), action="open", to_status="new",
+                                   note=description))
+    db.session.add(req)
+    db.session.commit()
+    signals.service_request_opened.send(req)
+    return req
+
+
+def _step(req: ServiceRequest, action: str, allowed_from: tuple, to: str | None, note: str, user) -> str:
+    if req.status not in allowed_from:
+        raise OnsiteError(_("A request that is %(status)s cannot be %(action)s.",
+                            status=str(STATUS_TITLES[req.status]), action=str(ACTION_TITLES[action])))
+    old = req.status
+    now = utcnow()
+    if req.owner_id is None and getattr(user, "is_staff", False):
+        req.owner_id = user.id
+    if to is not None:
+        req.status = to
+        if old == "new" and req.first_response_at is None:
+            req.first_response_at = now
+    req.events.append(ServiceEvent(at=now, user_id=getattr(user, "id", None), action=action, from_status=old,
+                                   to_status=req.status, note=(note or "").strip()))
+    return old
+
+
+ACTION_TITLES = {"open": _l("logged"), "assign": _l("routed"), "start": _l("started"), "resolve": _l("resolved"),
+                 "feedback": _l("given feedback"), "reopen": _l("reopened"), "close": _l("closed"),
+                 "chase": _l("chased")}
+
+
+def assign_request(req: ServiceRequest, *, department: str = "", supplier_organization_id: int | None = None,
+                   note: str = "", user=None) -> ServiceRequest:
+    """Route to a department or a supplier (re-routing an open request is allowed)."""
+    if bool(department) == bool(supplier_organization_id):
+        raise OnsiteError(_("Route the request to one department or one supplier."))
+    if department and department not in DEPARTMENTS:
+        raise OnsiteError(_("Unknown department %(d)s.", d=department))
+    if supplier_organization_id and db.session.get(Organization, supplier_organization_id) is None:
+        raise OnsiteError(_("No organization with id %(id)s.", id=supplier_organization_id))
+    write_transaction()
+    _step(req, "assign", OPEN_STATUSES, "assigned", note, user)
+    req.department = department
+    req.supplier_organization_id = supplier_organization_id
+    db.session.commit()
+    return req
+
+
+def start_request(req: ServiceRequest, note: str = "", user=None) -> ServiceRequest:
+    write_transaction()
+    _step(req, "start", ("new", "assigned"), "in_progress", note, user)
+    db.session.commit()
+    return req
+
+
+def resolve_request(req: ServiceRequest, note: str, user=None) -> ServiceRequest:
+    if not (note or "").strip():
+        raise OnsiteError(_("Say how the request was resolved."))
+    write_transaction()
+    _step(req, "resolve", OPEN_STATUSES, "resolved", note, user)
+    req.resolved_at = utcnow()
+    db.session.commit()
+    signals.service_request_resolved.send(req)
+    return req
+
+
+def give_feedback(req: ServiceRequest, note: str, satisfaction: int | None = None, user=None) -> ServiceRequest:
+    """The centre tells the customer how it was resolved. With the customer's satisfaction
+    (1–5): 4–5 closes the request; 1–3 reopens it and the loop runs again."""
+    if satisfaction is not None and not (isinstance(satisfaction, int) and 1 <= satisfaction <= 5):
+        raise OnsiteError(_("Satisfaction is a whole number from 1 to 5."))
+    if req.status not in ("resolved", "feedback_given"):
+        raise OnsiteError(_("Feedback can only be given on a resolved request (this one is %(status)s).",
+                            status=str(STATUS_TITLES[req.status])))
+    write_transaction()
+    now = utcnow()
+    if req.status == "resolved":
+        _step(req, "feedback", ("resolved",), "feedback_given", note, user)
+        req.feedback_at = now
+    if satisfaction is None:
+        db.session.commit()
+        return req
+    req.satisfaction = satisfaction
+    if satisfaction >= SATISFIED:
+        _step(req, "close", ("feedback_given",), "closed", _("Satisfaction %(n)d", n=satisfaction), user)
+        req.closed_at = now
+        db.session.commit()
+        signals.service_request_closed.send(req)
+    else:
+        _step(req, "reopen", ("feedback_given",), "assigned" if (req.department or req.supplier_organization_id)
+              else "new", _("Not satisfied (%(n)d): %(note)s", n=satisfaction, note=note or ""), user)
+        req.reopen_count += 1
+        req.resolved_at = None
+        # A reopened request gets a fresh SLA target: the customer is waiting again.
+        sla = setting(db.session.get(Show, req.show_id), "onsite.sla_minutes")
+        req.due_at = now + dt.timedelta(minutes=int(sla.get(req.priority, 480)))
+        db.session.commit()
+        signals.service_request_reopened.send(req)
+    return req
+
+
+def chase_request(req: ServiceRequest, note: str = "", user=None) -> ServiceRequest:
+    """The centre chases the department or supplier; logged on the request."""
+    write_transaction()
+    _step(req, "chase", OPEN_STATUSES, None, note, user)
+    db.session.commit()
+    return req
+
+
+def is_overdue(req: ServiceRequest, now: dt.datetime | None = None) -> bool:
+    return req.status in OPEN_STATUSES and (now or utcnow()) > req.due_at
+
+
+def _seconds(later, earlier):
+    """SQL expression: seconds between two timestamp columns, on SQLite and PostgreSQL."""
+    if is_sqlite():
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def service_kpis(show: Show, now: dt.datetime | None = None) -> dict:
+    """The service KPIs (DOMAIN.md §5, §7), averaged in SQL."""
+    now = now or utcnow()
+    R = ServiceRequest
+    row = db.session.execute(select(
+        func.count(), func.avg(_seconds(R.first_response_at, R.created_at)),
+        func.avg(_seconds(R.resolved_at, R.created_at)), func.avg(R.satisfaction),
+        func.count(case((R.status == "closed", 1))), func.sum(R.reopen_count),
+        func.count(case((and_(R.status.in_(OPEN_STATUSES), R.due_at < now), 1))),
+        func.count(case((R.feedback_at.is_not(None), 1))),
+        func.count(case((R.satisfaction >= SATISFIED, 1))), func.count(R.satisfaction),
+    ).where(R.show_id == show.id)).one()
+    total = row[0] or 0
+    return {"total": total,
+            "avg_first_response_min": round(row[1] / 60, 1) if row[1] is not None else None,
+            "avg_resolution_min": round(row[2] / 60, 1) if row[2] is not None else None,
+            "avg_satisfaction": round(float(row[3]), 2) if row[3] is not None else None,
+            "closed": row[4], "reopens": int(row[5] or 0), "overdue": row[6], "feedback_given": row[7],
+            "satisfied_share": round(100.0 * row[8] / row[9], 1) if row[9] else None}
+
+
+def requests_for(show: Show, *, status: str = "", supplier_organization_id: int | None = None,
+                 organization_id: int | None = None, limit: int = 200) -> list[ServiceRequest]:
+    stmt = select(ServiceRequest).where(ServiceRequest.show_id == show.id)
+    if status == "open":
+        stmt = stmt.where(ServiceRequest.status.in_(OPEN_STATUSES))
+    elif status in REQUEST_STATUSES:
+        stmt = stmt.where(ServiceRequest.status == status)
+    if supplier_organization_id is not None:
+        stmt = stmt.where(ServiceRequest.supplier_organization_id == supplier_organization_id)
+    if organization_id is not None:
+        stmt = stmt.where(ServiceRequest.organization_id == organization_id)
+    return list(db.session.scalars(stmt.order_by(ServiceRequest.due_at).limit(limit)))
+
+
+def customer_history(organization, entries: list) -> None:
+    """collect_customer_history handler: complaints and requests per show for this organization."""
+    rows = db.session.execute(select(
+        Show.slug, Show.name_zh, ServiceRequest.kind, func.count(), func.avg(ServiceRequest.satisfaction))
+        .join(Show, Show.id == ServiceRequest.show_id)
+        .where(ServiceRequest.organization_id == organization.id)
+        .group_by(Show.slug, Show.name_zh, ServiceRequest.kind)).all()
+    for slug, name, kind, n, sat in rows:
+        value = str(n) if sat is None else f"{n} (⌀ {float(sat):.1f}/5)"
+        entries.append({"show": name, "kind": "onsite", "label": str(KINDS[kind]), "value": value,
+                        "url": f"/onsite/service?show={slug}"})
+
+
+# --- leads ------------------------------------------------------------------------------------
+def _exhibitor(show: Show, organization_id: int):
+    from plugins.exhibitors.operations import exhibitor_for_organization
+    exhibitor = exhibitor_for_organization(show, organization_id)
+    if exhibitor is None or exhibitor.status in ("rejected", "withdrawn"):
+        raise OnsiteError(_("Your company is not an exhibitor of this show."))
+    return exhibitor
+
+
+def capture_lead(show: Show, organization_id: int, code: str, *, rating: int = 0, notes: str = "", tags: str = "",
+                 user=None) -> Lead:
+    """An exhibitor scans a visitor's badge: a new lead, or the same lead updated."""
+    exhibitor = _exhibitor(show, organization_id)
+    if not isinstance(rating, int) or not 0 <= rating <= 5:
+        raise OnsiteError(_("The rating is a whole number from 0 to 5."))
+    reg, badge = visitor_ops.registration_by_code(show, code or "")
+    if reg is None or badge is None or badge.revoked_at is not None:
+        raise OnsiteError(_("Unknown badge code %(code)s.", code=(code or "")[:20]))
+    tags = ",".join(t.strip() for t in (tags or "").replace("，", ",").split(",") if t.strip())[:200]
+    exhibitor_id, reg_id = exhibitor.id, reg.id
+    now = utcnow()
+    for _attempt in range(2):
+        write_transaction()
+        lead = db.session.scalar(select(Lead).where(Lead.exhibitor_id == exhibitor_id, Lead.registration_id == reg_id))
+        if lead is None:
+            lead = Lead(show_id=show.id, exhibitor_id=exhibitor_id, registration_id=reg_id, rating=rating,
+                        notes=(notes or "").strip(), tags=tags, created_at=now, updated_at=now,
+                        user_id=getattr(user, "id", None))
+            db.session.add(lead)
+        else:
+            lead.scans += 1
+            lead.rating = rating or lead.rating
+            lead.notes = (notes or "").strip() or lead.notes
+            lead.tags = tags or lead.tags
+            lead.updated_at = now
+        try:
+            db.session.commit()
+            break
+        except IntegrityError:   # two phones scanned the same visitor at once: update instead
+            db.session.rollback()
+    signals.lead_captured.send(lead)
+    return lead
+
+
+def lead_rows(show: Show, organization_id: int) -> list[dict]:
+    """The exhibitor's leads, showing only what each visitor consented to share with
+    exhibitors; otherwise a pseudonymous lead id and the category."""
+    exhibitor = _exhibitor(show, organization_id)
+    rows = db.session.execute(
+        select(Lead, Person, Organization.name_zh, Organization.name_en, Registration.category)
+        .join(Registration, Registration.id == Lead.registration_id)
+        .join(Person, Person.id == Registration.person_id)
+        .outerjoin(Organization, Organization.id == Person.organization_id)
+        .where(Lead.exhibitor_id == exhibitor.id).order_by(Lead.updated_at.desc())).all()
+    out = []
+    for lead, person, org_zh, org_en, category in rows:
+        shared = person.consent("share_with_exhibitors") and person.erased_at is None
+        out.append({"lead": f"L{lead.id:06d}", "category": str(visitor_ops_category_title(category)),
+                    "name": (person.name_zh or person.name_en) if shared else "",
+                    "name_en": person.name_en if shared else "",
+                    "company": (org_zh or org_en or "") if shared else "",
+                    "email": person.email if shared else "", "phone": person.phone if shared else "",
+                    "rating": lead.rating, "notes": lead.notes, "tags": lead.tags, "scans": lead.scans,
+                    "at": lead.updated_at, "shared": shared})
+    return out
+
+
+def lead_counts(show: Show) -> list[tuple]:
+    """Lead counts per exhibitor for the organizer (counted in SQL)."""
+    from plugins.exhibitors.models import Exhibitor
+    return db.session.execute(
+        select(Organization.name_zh, Organization.name_en, func.count(Lead.id))
+        .select_from(Lead).join(Exhibitor, Exhibitor.id == Lead.exhibitor_id)
+        .join(Organization, Organization.id == Exhibitor.organization_id)
+        .where(Lead.show_id == show.id).group_by(Organization.id, Organization.name_zh, Organization.name_en)
+        .order_by(func.count(Lead.id).desc())).all()
+
+
+# --- proactive service ------------------------------------------------------------------------
+_TOKEN = re.compile(r"[a-z0-9]{3,}|[\u3400-\u9fff]")
+_STOP = {"the", "and", "not", "our", "has", "have", "with", "is", "are", "was", "for", "的", "了", "是", "在", "我", "们"}
+
+
+def _keywords(text: str) -> set[str]:
+    from crm_expo.search import fold
+    folded = fold(text)
+    words = [w for w in _TOKEN.findall(folded) if w not in _STOP]
+    # Chinese has no spaces: character pairs stand in for words.
+    han = [w for w in words if len(w) == 1]
+    return {w for w in words if len(w) > 1} | {a + b for a, b in zip(han, han[1:])}
+
+
+def recurring_problems(show: Show, min_count: int = 2, similarity: float = 0.3, limit: int = 2000) -> list[dict]:
+    """Groups of requests about the same problem: same category and either the same location
+    or similar text (keyword overlap, Jaccard ≥ ``similarity``). Largest groups first."""
+    rows = db.session.execute(select(ServiceRequest.id, ServiceRequest.category, ServiceRequest.location,
+                                     ServiceRequest.description)
+                              .where(ServiceRequest.show_id == show.id, ServiceRequest.kind != "suggestion")
+                              .order_by(ServiceRequest.id.desc()).limit(limit)).all()
+    groups: list[dict] = []
+    for rid, category, location, text in rows:
+        words = _keywords(text)
+        for g in groups:
+            if g["category"] != category:
+                continue
+            same_place = location and location.lower() == g["location"].lower()
+            overlap = len(words & g["words"]) / len(words | g["words"]) if words | g["words"] else 0
+            if same_place or overlap >= similarity:
+                g["ids"].append(rid)
+                g["words"] |= words
+                break
+        else:
+            groups.append({"category": category, "location": location, "words": set(words), "ids": [rid],
+                           "example": text})
+    found = [dict(g, count=len(g["ids"]), keywords=sorted(g["words"])[:8]) for g in groups
+             if len(g["ids"]) >= min_count]
+    return sorted(found, key=lambda g: -g["count"])
+
+
+def promote_to_notice(show: Show, category: str, title: str, body: str, requests_seen: int = 0, user=None) -> Notice:
+    if category not in CATEGORIES:
+        raise OnsiteError(_("Choose the category of the request."))
+    title, body = (title or "").strip(), (body or "").strip()
+    if not title or not body:
+        raise OnsiteError(_("A notice needs a title and a text."))
+    notice = Notice(show_id=show.id, category=category, title=title[:200], body=body, requests_seen=requests_seen,
+                    user_id=getattr(user, "id", None))
+    db.session.add(notice)
+    audit("onsite.notice", notice, user=user, show_id=show.id, after={"title": notice.title, "category": category})
+    db.session.commit()
+    return notice
+
+
+def notices(show: Show) -> list[Notice]:
+    return list(db.session.scalars(select(Notice).where(Notice.show_id == show.id).order_by(Notice.id.desc())))

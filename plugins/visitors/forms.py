@@ -104,7 +104,7 @@ class RuleForm(FlaskForm):
     day = SelectField(_l("Day"), choices=[])
     admitted = BooleanField(_l("Admitted"), default=True)
     min_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(0, 120)])
-    price = StringField(_l("Price"), validators=[Length(max=20)])
+    price = StringField(_l("Ticket price"), validators=[Length(max=20)])
     concession_price = StringField(_l("Concession price"), validators=[Length(max=20)])
     note = StringField(_l("Note"), validators=[Length(max=200)])
     submit = SubmitField(_l("Add rule"))

@@ -1,0 +1,69 @@
+"""JSON API of the onsite plugin (under /api/v1): the gate's check-in, the hottest path."""
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext as _
+
+from crm_expo.api import ApiError, api_require, json_body
+
+from . import operations as ops
+
+api_bp = Blueprint("onsite_api", __name__)
+CHECKIN_ROLES = ("admin", "organizer", "desk")
+
+
+@api_bp.post("/shows/<slug>/checkins")
+@api_require(*CHECKIN_ROLES)
+def checkin(show):
+    """Check a badge in (or out) at a gate.
+    ---
+    post:
+      summary: Scan a badge at a gate
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [code, gate]
+              properties:
+                code: {type: string, description: badge code (12 upper-case letters and digits)}
+                gate: {type: string}
+                nonce: {type: string, description: "unique per scan; a replay returns the first answer"}
+                desk: {type: string}
+                device: {type: string}
+                direction: {type: string, enum: [in, out]}
+      responses:
+        200: {description: "{result: ok|already_in|unknown|not_allowed, reason, reason_code, person}"}
+        400: {description: missing code or gate, malformed nonce}
+        401: {description: missing or invalid token}
+        403: {description: token of another show or role}
+    """
+    data = json_body()
+    code, gate, nonce = data.get("code"), data.get("gate"), data.get("nonce")
+    if not isinstance(code, str) or not code.strip():
+        raise ApiError(400, "missing_code", _("Send the badge code as 'code'."))
+    if not isinstance(gate, str):
+        raise ApiError(400, "missing_gate", _("Send the gate as 'gate'."))
+    user = getattr(g, "api_user", None)
+    try:
+        answer = ops.check_in(show, code[:200], gate, nonce=nonce, desk=str(data.get("desk") or ""),
+                              device=str(data.get("device") or ""), direction=data.get("direction") or "in",
+                              user_id=user.id if user is not None else None)
+    except ops.OnsiteError as exc:
+        raise ApiError(400, "bad_scan", str(exc))
+    return jsonify(answer)
+
+
+@api_bp.get("/shows/<slug>/checkins/count")
+@api_require(*CHECKIN_ROLES)
+def checkin_count(show):
+    """Admitted entries today at a gate (the desk's counter).
+    ---
+    get:
+      parameters:
+        - {in: query, name: gate, required: true, schema: {type: string}}
+      responses:
+        200: {description: "{gate, count}"}
+    """
+    gate = request.args.get("gate", "")
+    return jsonify(gate=gate, count=ops.gate_count(show, gate))

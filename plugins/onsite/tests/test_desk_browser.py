@@ -1,0 +1,78 @@
+"""The registration desk in a real Chromium: scan → green, rescan → already in, search,
+walk-in with an immediate badge."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from crm_expo.extensions import db
+from plugins.onsite.models import Scan
+from tests.factories import PASSWORD, make_user
+
+from .helpers import register, today_show
+
+pytestmark = pytest.mark.browser
+
+
+def _login(page, base, email):
+    page.goto(f"{base}/auth/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form:has(input[name=password]) [type=submit]")
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+
+
+def test_desk_scan_ok_then_already_in(page, live_server, app):
+    show = today_show()
+    desk = make_user("desk", locale="en")
+    with app.test_request_context():
+        reg = register(show, name_zh="陈静", name_en="Chen Jing", company="深圳贸易公司")
+        register(show, name_zh="张伟", name_en="Zhang Wei")
+    code, email = reg.badge_code, desk.email
+    db.session.remove()
+    _login(page, live_server, email)
+    page.goto(f"{live_server}/onsite/desk?gate=North")
+    scan = page.locator("#scan")
+    assert page.evaluate("document.activeElement.id") == "scan"
+    scan.type(code)
+    scan.press("Enter")      # what a keyboard-wedge scanner sends
+    page.wait_for_selector("#result.result-ok")
+    assert "陈静" in page.text_content("#result-person") and "深圳贸易公司" in page.text_content("#result-person")
+    assert page.text_content("#result-title").strip() == "Welcome"
+    page.wait_for_function("document.getElementById('gate-count').textContent.trim() === '1'")
+    assert page.evaluate("document.activeElement.id") == "scan" and scan.input_value() == ""
+    scan.type(code)
+    scan.press("Enter")
+    page.wait_for_selector("#result.result-already_in")
+    assert "Already checked in today" in page.text_content("#result-reason")
+    scan.type("NOTACODE")
+    scan.press("Enter")
+    page.wait_for_selector("#result.result-unknown")
+    # search by pinyin initials for a visitor without the badge, check in from the result
+    page.click("text=Find a visitor without a badge")
+    page.fill("#search", "zw")
+    page.wait_for_selector("#search-results li")
+    assert "张伟" in page.text_content("#search-results")
+    page.click("#search-results li button.checkin")
+    page.wait_for_selector("#result.result-ok")
+    assert "张伟" in page.text_content("#result-person")
+    assert db.session.scalar(select(func.count()).select_from(Scan).where(Scan.gate == "North")) == 4
+
+
+def test_desk_walk_in_registers_checks_in_and_prints(page, live_server, app):
+    today_show()
+    email = make_user("desk", locale="en").email
+    db.session.remove()
+    _login(page, live_server, email)
+    page.goto(f"{live_server}/onsite/desk?gate=South")
+    page.click("text=Walk-in registration")
+    page.fill("#name_zh", "刘洋")
+    page.fill("#phone", "13800138000")
+    page.fill("#company", "杭州茶业")
+    page.click("text=Register and print badge")
+    page.wait_for_selector(".flash-success")
+    assert "刘洋" in page.text_content(".flash-success") and "Welcome" in page.text_content(".flash-success")
+    assert page.text_content("#gate-count").strip() == "1"
+    href = page.get_attribute("#walkin-badge", "href")
+    resp = page.request.get(live_server + href)
+    assert resp.status == 200 and resp.headers["content-type"] == "application/pdf"
