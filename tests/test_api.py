@@ -47,7 +47,8 @@ def test_missing_invalid_revoked_expired_tokens(client):
 
 
 def test_token_is_scoped_to_its_show(client):
-    make_show("mine"), make_show("other")
+    mine = make_show("mine")
+    make_show("other")
     _, token = create_token(mine, "desk")
     assert _get(client, "/api/v1/shows/mine", token).get_json()["slug"] == "mine"
     resp = _get(client, "/api/v1/shows/other", token)
