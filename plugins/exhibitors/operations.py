@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
+from crm_expo.customers import get_or_create_organization
 from crm_expo import signals
 from crm_expo.database import utcnow, write_transaction
 from crm_expo.extensions import db
@@ -153,20 +154,14 @@ def lock_company_name(*names: str) -> None:
 
 
 def _find_or_create_organization(fields: dict) -> Organization:
-    """One Organization per company (DOMAIN.md §1): reuse the core's deduplication when the
-    core offers it, else match on licence number or exact name."""
+    """One Organization per company (DOMAIN.md §1), through the core's deduplication."""
     lock_company_name(fields.get("name_zh", ""), fields.get("name_en", ""))
     try:
-        from crm_expo.customers import get_or_create_organization
-    except ImportError:
-        get_or_create_organization = None
-    if get_or_create_organization is not None:
-        try:
-            org, _created = get_or_create_organization(dict(fields))
-        except ValueError as exc:   # a malformed email or phone, named by the core
-            db.session.rollback()
-            raise ExhibitorError(str(exc))
-        return org
+        org, _created = get_or_create_organization(dict(fields))
+    except ValueError as exc:   # a malformed email or phone, named by the core
+        db.session.rollback()
+        raise ExhibitorError(str(exc))
+    return org
     conditions = []
     if fields.get("licence_no"):
         conditions.append(Organization.licence_no == fields["licence_no"])

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from crm_expo.customers import get_or_create_organization
 from crm_expo.database import write_transaction
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Person, Show, audit
@@ -53,17 +54,13 @@ def get_supplier(supplier_id) -> Supplier | None:
 
 
 def _find_or_create_organization(fields: dict) -> Organization:
+    """One Organization per company (DOMAIN.md §1), through the core's deduplication."""
     try:
-        from crm_expo.customers import get_or_create_organization
-    except ImportError:
-        get_or_create_organization = None
-    if get_or_create_organization is not None:
-        try:
-            org, _created = get_or_create_organization(dict(fields))
-        except ValueError as exc:   # a malformed email or phone, named by the core
-            db.session.rollback()
-            raise SupplierError(str(exc))
-        return org
+        org, _created = get_or_create_organization(dict(fields))
+    except ValueError as exc:   # a malformed email or phone, named by the core
+        db.session.rollback()
+        raise SupplierError(str(exc))
+    return org
     conditions = []
     if fields.get("name_zh"):
         conditions.append(Organization.name_zh == fields["name_zh"])
