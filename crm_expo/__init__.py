@@ -72,8 +72,10 @@ def create_app(config: dict | None = None) -> Flask:
         + [p.translations_path for p in plugins])
     db.init_app(app)
     with app.app_context():
-        from .database import configure_engine
+        from .database import close_hot_connection, configure_engine
         configure_engine(db.engine)
+    app.teardown_request(close_hot_connection)
+    app.teardown_appcontext(close_hot_connection)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)

@@ -36,9 +36,13 @@ class Client(FlaskClient):
     def open(self, *args, **kwargs):
         # The `app` fixture keeps an app context pushed (for factories), and Flask reuses it
         # for the client's requests; clear `g` so that each request starts as fresh as in
-        # production (locale, current show … are cached there per request).
+        # production (locale, current show … are cached there per request). And end the
+        # test's own read transaction, as if the request came from another process: paths
+        # that work outside the session (the check-in) commit on their own connection, and
+        # an SQLite reader keeps the snapshot its transaction began with.
         from flask import g, has_app_context
         if has_app_context():
+            db.session.commit()
             for name in list(vars(g)):
                 delattr(g, name)
         return super().open(*args, **kwargs)

@@ -13,7 +13,7 @@ CHECKIN_ROLES = ("admin", "organizer", "desk")
 
 
 @api_bp.post("/shows/<slug>/checkins")
-@api_require(*CHECKIN_ROLES)
+@api_require(*CHECKIN_ROLES, light_show=True)
 def checkin(show):
     """Check a badge in (or out) at a gate.
     ---

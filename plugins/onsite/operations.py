@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from collections import namedtuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, and_, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from crm_expo import signals
-from crm_expo.database import is_sqlite, utcnow, write_transaction
+from crm_expo.database import (FastStatement, close_hot_connection, hot_connection, integrity_error, is_sqlite,
+                               utcnow, write_transaction)
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Person, Setting, Show, audit
 from plugins.visitors import operations as visitor_ops
-from plugins.visitors.models import COUNTED_CATEGORIES, BadgeCode, Registration
+from plugins.visitors.models import COUNTED_CATEGORIES, Registration
 
 from .models import REQUEST_STATUSES, BadgePrint, Lead, Notice, Scan, ServiceEvent, ServiceRequest
 
@@ -93,14 +96,18 @@ def visitor_ops_category_title(category: str):
     return CATEGORY_TITLES.get(category, category)
 
 
-def check_in(show: Show, code: str, gate: str, *, nonce: str | None = None, desk: str = "", device: str = "",
+def check_in(show, code: str, gate: str, *, nonce: str | None = None, desk: str = "", device: str = "",
              direction: str = "in", user_id: int | None = None, at: dt.datetime | None = None) -> dict:
-    """Decide and record one scan; returns the answer for the desk.
+    """Decide and record one scan; returns the answer for the desk. ``show`` is a Show or
+    any row with its ``id`` and ``timezone`` (the API passes a plain row).
 
-    One write transaction: look up the nonce (a replay gets the first answer and records
-    nothing), the badge, the rules, the day's first entry; insert the scan. Two desks
-    scanning one badge at once cannot both admit it: the partial unique index on the first
-    entry of a day refuses the second insert, which is then answered "already_in"."""
+    The gate's hot path, so it is built for short locks rather than for elegance: one read
+    (badge, person, today's first entry, the day, the rules and settings, all in one SQL
+    statement), the decision in Python, then one INSERT in its own short write transaction.
+    No lock is held while deciding; two desks that decide "admit" for the same badge at
+    once cannot both record it: the partial unique index on the day's first entry refuses
+    the second insert, which then decides again and answers "already_in". A replayed nonce
+    fails the unique (show, nonce) index the same way and gets the first answer back."""
     code = visitor_ops.normalize_code(code or "")[:64]
     gate = (gate or "").strip()
     if not gate or len(gate) > 64:
@@ -111,47 +118,102 @@ def check_in(show: Show, code: str, gate: str, *, nonce: str | None = None, desk
         raise OnsiteError(_("The direction is 'in' or 'out'."))
     at = at or utcnow()
     day = local_day(show, at)
-    show_id = show.id   # read before the commit below expires the Show (no reload per scan)
+    show_id, timezone = show.id, show.timezone   # read once: the commit below expires an ORM Show
+    scan = {"show_id": show_id, "code": code, "gate": gate, "desk": desk[:64], "device": device[:64],
+            "direction": direction, "day": day, "at": at, "nonce": nonce or None, "user_id": user_id}
+    session = db.session()
+    if session.in_transaction():
+        session.commit()   # a caller's open read (SQLite: an old snapshot) must see this scan after
+    conn = hot_connection()
     for attempt in range(3):
-        write_transaction()
+        if nonce and attempt:
+            first = _REPLAY_SQL.run({"show_id": show_id, "nonce": nonce})
+            conn.commit()
+            if first:
+                return first[0][0]
+        rows = _LOOKUP_SQL.run({"code": code, "day": day, "show_id": show_id}) if CODE_RE.match(code) else []
+        conn.commit()   # end the read: the write below takes the lock only for the INSERT
+        answer, first_entry = _decide(show_id, timezone, _LookupRow(*rows[0]) if rows else None, code,
+                                      direction, day, at)
+        person = answer["person"]
         try:
-            answer, scan_id = _check_in_once(show, show_id, code, gate, nonce, desk[:64], device[:64], direction,
-                                             user_id, at, day, replay_check=attempt > 0)
-            db.session.commit()
-            if (scan_id and answer["result"] == "ok" and direction == "in"
-                    and signals.visitor_checked_in.receivers):
-                signals.visitor_checked_in.send(db.session.get(Scan, scan_id),
-                                                registration_id=answer["person"]["registration_id"])
-            return answer
-        except IntegrityError:
-            # A replayed nonce, or another desk admitted this badge first: decide again,
-            # now seeing the other row.
-            db.session.rollback()
+            with _writer_lock:
+                scan_id = _INSERT_SQL.run(dict(
+                    scan, registration_id=person["registration_id"] if person else None,
+                    result=answer["result"], reason=answer["reason_code"],
+                    category=person["category"] if person else "", first_entry=first_entry,
+                    answer=answer if nonce else None))[0][0]
+                conn.commit()
+        except Exception as exc:
+            conn.rollback()
+            if integrity_error(exc):
+                # A replayed nonce, or another desk admitted this badge first: decide
+                # again, now seeing the other row.
+                continue
+            raise
+        if first_entry and signals.visitor_checked_in.receivers:
+            close_hot_connection()   # receivers use the session: never hold two connections
+            signals.visitor_checked_in.send(db.session.get(Scan, scan_id), registration_id=person["registration_id"])
+        return answer
     raise OnsiteError(_("The scan could not be recorded; scan again."))
 
 
-def _lookup(code: str, day: dt.date):
-    bc, r, p, o = (BadgeCode.__table__, Registration.__table__, Person.__table__, Organization.__table__)
-    s = Scan.__table__
-    first_at = (select(s.c.at).where(s.c.registration_id == r.c.id, s.c.day == day, s.c.first_entry.is_(True))
-                .scalar_subquery())
-    return db.session.execute(
-        select(bc.c.show_id.label("badge_show_id"), bc.c.revoked_at, r.c.id, r.c.show_id, r.c.category,
-               r.c.verification, r.c.cancelled_at, p.c.name_zh, p.c.name_en, p.c.birth_date,
-               o.c.name_zh.label("org_zh"), o.c.name_en.label("org_en"), first_at.label("first_at"))
-        .select_from(bc.join(r, r.c.id == bc.c.registration_id).join(p, p.c.id == r.c.person_id)
-                     .outerjoin(o, o.c.id == p.c.organization_id))
-        .where(bc.c.code == code)).first()
+# In-process writers queue on a lock instead of in SQLite's busy handler, which sleeps in
+# steps of milliseconds; only writers of other processes still wait there.
+_writer_lock = threading.Lock()
+
+# Plain SQL (compiled once, no ORM) for the hot path. One statement reads every fact the
+# decision needs; NULL day_open = not a show day; the settings are the show's, else global.
+_SETTING = "(SELECT value FROM settings WHERE key = '{key}' AND {where})"
+_LOOKUP_SQL = FastStatement(f"""
+SELECT b.show_id AS badge_show_id, b.revoked_at, r.id, r.category, r.verification, r.cancelled_at,
+       p.name_zh, p.name_en, p.birth_date, o.name_zh AS org_zh, o.name_en AS org_en,
+       (SELECT s.at FROM onsite_scan s
+         WHERE s.registration_id = r.id AND s.day = :day AND s.first_entry) AS first_at,
+       (SELECT 1 FROM show_days d WHERE d.show_id = r.show_id AND d.date = :day) AS day_open,
+       (SELECT d.trade_only FROM show_days d WHERE d.show_id = r.show_id AND d.date = :day) AS trade_only,
+       EXISTS (SELECT 1 FROM visitors_admission_rule a
+                WHERE a.show_id = r.show_id AND a.category = r.category
+                  AND (a.day IS NULL OR a.day = :day) AND NOT a.admitted) AS refused_by_rule,
+       (SELECT max(a.min_age) FROM visitors_admission_rule a
+         WHERE a.show_id = r.show_id AND a.category = r.category
+           AND (a.day IS NULL OR a.day = :day)) AS min_age,
+       {_SETTING.format(key="onsite.reentry", where="show_id = :show_id")} AS reentry,
+       {_SETTING.format(key="onsite.reentry", where="show_id IS NULL")} AS reentry_global,
+       {_SETTING.format(key="onsite.exit_scans", where="show_id = :show_id")} AS exit_scans,
+       {_SETTING.format(key="onsite.exit_scans", where="show_id IS NULL")} AS exit_scans_global
+  FROM visitors_badge_code b
+  JOIN visitors_registration r ON r.id = b.registration_id
+  JOIN persons p ON p.id = r.person_id
+  LEFT JOIN organizations o ON o.id = p.organization_id
+ WHERE b.code = :code""", params={"day": Date()}, columns={
+    "badge_show_id": Integer(), "revoked_at": DateTime(), "id": Integer(), "category": String(),
+    "verification": String(), "cancelled_at": DateTime(), "name_zh": String(), "name_en": String(),
+    "birth_date": Date(), "org_zh": String(), "org_en": String(), "first_at": DateTime(), "day_open": Integer(),
+    "trade_only": Boolean(), "refused_by_rule": Boolean(), "min_age": Integer(), "reentry": JSON(),
+    "reentry_global": JSON(), "exit_scans": JSON(), "exit_scans_global": JSON()})
+_LookupRow = namedtuple("_LookupRow", _LOOKUP_SQL.column_names)
+_INSERT_SQL = FastStatement("""
+INSERT INTO onsite_scan (show_id, registration_id, code, gate, desk, device, direction, day, at, result,
+                         reason, category, first_entry, nonce, answer, user_id)
+VALUES (:show_id, :registration_id, :code, :gate, :desk, :device, :direction, :day, :at, :result,
+        :reason, :category, :first_entry, :nonce, :answer, :user_id)
+RETURNING id""", params={"day": Date(), "at": DateTime(), "first_entry": Boolean(), "answer": JSON(none_as_null=True)},
+    columns={"id": Integer()})
+_REPLAY_SQL = FastStatement("SELECT answer FROM onsite_scan WHERE show_id = :show_id AND nonce = :nonce",
+                            columns={"answer": JSON()})
 
 
-def _check_in_once(show, show_id, code, gate, nonce, desk, device, direction, user_id, at, day, replay_check) -> tuple:
-    # The nonce is UNIQUE per show: a replay fails the insert below and is answered here
-    # on the retry, so the common case costs no extra query.
-    if nonce and replay_check:
-        first = db.session.execute(select(Scan.answer).where(Scan.show_id == show_id, Scan.nonce == nonce)).first()
-        if first is not None:
-            return first[0], None
-    row = _lookup(code, day) if CODE_RE.match(code) else None
+def _row_setting(row, key: str):
+    value = getattr(row, key)
+    if value is None:
+        value = getattr(row, key + "_global")
+    return DEFAULT_SETTINGS["onsite." + key] if value is None else value
+
+
+def _decide(show_id: int, timezone: str, row, code: str, direction: str, day: dt.date, at: dt.datetime
+            ) -> tuple[dict, bool]:
+    """The answer to a scan from the looked-up row → (answer, is the day's first entry)."""
     reason_text, first_entry, person = "", False, None
     if not CODE_RE.match(code):
         result, reason_code = "unknown", "malformed"
@@ -167,37 +229,31 @@ def _check_in_once(show, show_id, code, gate, nonce, desk, device, direction, us
         if row.revoked_at is not None:
             reason_code = "revoked"
         else:
-            # The visitors plugin owns the rules; it gets a detached registration built from the row.
-            reg = Registration(id=row.id, show_id=row.show_id, category=row.category,
-                               verification=row.verification, cancelled_at=row.cancelled_at)
-            reg.person = Person(birth_date=row.birth_date)
-            allowed, reason_code, reason_text = visitor_ops.admission_decision(reg, day, at)
+            # The visitors plugin owns the rules; it gets the facts read above.
+            allowed, reason_code, reason_text = visitor_ops.admission_verdict(
+                category=row.category, verification=row.verification, cancelled_at=row.cancelled_at,
+                birth_date=row.birth_date, day=day, at=at, show_open=row.day_open is not None,
+                trade_only=bool(row.trade_only), refused_by_rule=bool(row.refused_by_rule), min_age=row.min_age)
             if allowed:
-                result, reason_code, reason_text = _admit(show, row.first_at, direction)
+                result, reason_code, reason_text = _admit(timezone, row, direction)
                 first_entry = reason_code == "admitted"
     if not reason_text:
         reason_text = str(REASONS.get(reason_code, reason_code))
-    answer = {"result": result, "reason": reason_text, "reason_code": reason_code, "person": person}
-    scan_id = db.session.execute(insert(Scan).values(
-        show_id=show_id, registration_id=person["registration_id"] if person else None, code=code[:64], gate=gate,
-        desk=desk, device=device, direction=direction, day=day, at=at, result=result, reason=reason_code,
-        category=person["category"] if person else "", first_entry=first_entry, nonce=nonce or None,
-        answer=answer if nonce else None, user_id=user_id).returning(Scan.id)).scalar_one()
-    return answer, scan_id
+    return {"result": result, "reason": reason_text, "reason_code": reason_code, "person": person}, first_entry
 
 
-def _admit(show, first_at, direction) -> tuple[str, str, str]:
+def _admit(timezone: str, row, direction) -> tuple[str, str, str]:
     if direction == "out":
-        if not setting(show, "onsite.exit_scans"):
+        if not _row_setting(row, "exit_scans"):
             return "not_allowed", "exit_scans_off", ""
         return "ok", "exit", ""
-    if first_at is None:
+    if row.first_at is None:
         return "ok", "admitted", ""
-    if setting(show, "onsite.reentry"):
+    if _row_setting(row, "reentry"):
         return "ok", "reentry", ""
     return "already_in", "already_in", _("Already checked in today at %(time)s",
-                                         time=first_at.replace(tzinfo=dt.timezone.utc)
-                                         .astimezone(ZoneInfo(show.timezone)).strftime("%H:%M"))
+                                         time=row.first_at.replace(tzinfo=dt.timezone.utc)
+                                         .astimezone(ZoneInfo(timezone)).strftime("%H:%M"))
 
 
 def gate_count(show: Show, gate: str, day: dt.date | None = None) -> int:
@@ -630,8 +686,8 @@ def recurring_problems(show: Show, min_count: int = 2, similarity: float = 0.3, 
                               .where(ServiceRequest.show_id == show.id, ServiceRequest.kind != "suggestion")
                               .order_by(ServiceRequest.id.desc()).limit(limit)).all()
     groups: list[dict] = []
-    for rid, category, location, text in rows:
-        words = _keywords(text)
+    for rid, category, location, description in rows:
+        words = _keywords(description)
         for g in groups:
             if g["category"] != category:
                 continue
@@ -643,7 +699,7 @@ def recurring_problems(show: Show, min_count: int = 2, similarity: float = 0.3, 
                 break
         else:
             groups.append({"category": category, "location": location, "words": set(words), "ids": [rid],
-                           "example": text})
+                           "example": description})
     found = [dict(g, count=len(g["ids"]), keywords=sorted(g["words"])[:8]) for g in groups
              if len(g["ids"]) >= min_count]
     return sorted(found, key=lambda g: -g["count"])

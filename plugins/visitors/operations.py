@@ -22,8 +22,9 @@ from crm_expo.extensions import db
 from crm_expo.models import Consent, Organization, Person, Show, ShowDay, audit
 from crm_expo.search import name_key, search_keys
 
-from .models import (BADGE_CODE_LENGTH, CATEGORIES, CONCESSIONS, COUNTED_CATEGORIES, QUESTION_KINDS,  # noqa: F401
-                     AdmissionRule, BadgeCode, BusinessCard, Question, Registration)
+from .models import (BADGE_CODE_LENGTH, CATEGORIES, CATEGORY_TITLES, CONCESSIONS, COUNTED_CATEGORIES,  # noqa: F401
+                     QUESTION_KINDS, VERIFICATION_TITLES, AdmissionRule, BadgeCode, BusinessCard, Question,
+                     Registration)
 
 # Crockford's base-32 alphabet: upper case and digits without I, L, O, U (nothing to misread
 # at a desk). 12 characters = 60 random bits from `secrets`: unguessable, QR/URL-safe.
@@ -324,34 +325,42 @@ def _rules_for(show_id: int, category: str, day: dt.date) -> list[AdmissionRule]
 def admission_decision(registration: Registration, day: dt.date, at: dt.datetime | None = None
                        ) -> tuple[bool, str, str]:
     """May this registration enter on ``day``? → (allowed, reason code, translated reason).
+    Loads the day and the rules, then asks ``admission_verdict``."""
+    show_day = db.session.scalar(select(ShowDay).where(ShowDay.show_id == registration.show_id,
+                                                       ShowDay.date == day))
+    rules = _rules_for(registration.show_id, registration.category, day)
+    return admission_verdict(
+        category=registration.category, verification=registration.verification,
+        cancelled_at=registration.cancelled_at, birth_date=registration.person.birth_date,
+        day=day, at=at, show_open=show_day is not None, trade_only=bool(show_day and show_day.trade_only),
+        refused_by_rule=any(not r.admitted for r in rules),
+        min_age=max((r.min_age for r in rules if r.min_age is not None), default=None))
+
+
+def admission_verdict(*, category: str, verification: str, cancelled_at: dt.datetime | None,
+                      birth_date: dt.date | None, day: dt.date, at: dt.datetime | None, show_open: bool,
+                      trade_only: bool, refused_by_rule: bool, min_age: int | None) -> tuple[bool, str, str]:
+    """The admission rules as a pure function of the facts, so the check-in hot path can
+    fetch every fact in one query and still apply exactly these rules.
 
     Codes: ok, cancelled, not_a_show_day, category_not_admitted (by a rule, or a trade-only
     day for the public), under_minimum_age, trade_not_verified. A missing birth date passes
     the age check (the desk checks ID where a rule sets an age)."""
     at = at or utcnow()
-    if registration.cancelled_at is not None and registration.cancelled_at <= at:
+    if cancelled_at is not None and cancelled_at <= at:
         return False, "cancelled", _("The registration was cancelled.")
-    show_day = db.session.scalar(select(ShowDay).where(ShowDay.show_id == registration.show_id,
-                                                       ShowDay.date == day))
-    if show_day is None:
+    if not show_open:
         return False, "not_a_show_day", _("The show is not open on %(day)s.", day=day.isoformat())
-    category = registration.category
-    title = str(registration.category_title)
-    if show_day.trade_only and category == "public":
+    title = str(CATEGORY_TITLES.get(category, category))
+    if refused_by_rule or (trade_only and category == "public"):
         return False, "category_not_admitted", _("%(category)s visitors are not admitted on %(day)s.",
                                                  category=title, day=day.isoformat())
-    rules = _rules_for(registration.show_id, category, day)
-    if any(not r.admitted for r in rules):
-        return False, "category_not_admitted", _("%(category)s visitors are not admitted on %(day)s.",
-                                                 category=title, day=day.isoformat())
-    min_age = max((r.min_age for r in rules if r.min_age is not None), default=None)
-    birth = registration.person.birth_date
-    if min_age is not None and birth is not None and _age_on(birth, day) < min_age:
+    if min_age is not None and birth_date is not None and _age_on(birth_date, day) < min_age:
         return False, "under_minimum_age", _("Visitors under %(age)d are not admitted on %(day)s.",
                                              age=min_age, day=day.isoformat())
-    if category == "trade" and registration.verification != "verified":
+    if category == "trade" and verification != "verified":
         return False, "trade_not_verified", _("The trade visitor is not verified yet (%(state)s).",
-                                              state=str(registration.verification_title))
+                                              state=str(VERIFICATION_TITLES.get(verification, verification)))
     return True, "ok", _("Admitted.")
 
 
