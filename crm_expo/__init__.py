@@ -79,6 +79,10 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    # Only single routes carry limits (@limiter.limit checks them in its own wrapper); no
+    # default or blueprint limits exist for the before-request hook to apply, and it costs
+    # every request (the check-in's) a resolution of every limit.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.init_app(app)
 
     from . import web

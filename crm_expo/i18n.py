@@ -17,6 +17,9 @@ LOCALE_NAMES = {"zh": "中文", "en": "English"}
 def select_locale() -> str:
     if not has_request_context():   # CLI, background work: the configured default
         return current_app.config.get("DEFAULT_LOCALE", "zh")
+    if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
+        # A script or desk device: no user session to look at; its Accept-Language decides.
+        return request.accept_languages.best_match(LOCALES) or current_app.config.get("DEFAULT_LOCALE", "zh")
     user_locale = getattr(current_user, "locale", "") if current_user else ""
     if user_locale in LOCALES:
         return user_locale
