@@ -186,7 +186,9 @@ def _security_headers(response):
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'")
+        "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+        # the desk prints a badge PDF it fetched from a hidden frame (a blob: URL)
+        "frame-src 'self' blob:")
     return response
 
 

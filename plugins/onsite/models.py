@@ -54,9 +54,12 @@ class Scan(db.Model):
 
 
 class BadgePrint(db.Model):
-    """A badge printed. Reprints need a reason, so lost-badge reprints can be counted."""
+    """A badge printed. Reprints need a reason, so lost-badge reprints can be counted; and a
+    badge has one first print only, so two desks printing it at once make one badge."""
     __tablename__ = "onsite_badge_print"
-    __table_args__ = (CheckConstraint("NOT reprint OR reason <> ''", name="reprint_reason"),)
+    __table_args__ = (CheckConstraint("NOT reprint OR reason <> ''", name="reprint_reason"),
+                      Index("uq_onsite_badge_print_first", "registration_id", unique=True,
+                            sqlite_where=text("NOT reprint"), postgresql_where=text("NOT reprint")))
     id: Mapped[int] = mapped_column(primary_key=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("visitors_registration.id", ondelete="CASCADE"),

@@ -330,11 +330,16 @@ def print_badges(show: Show, registrations: list[Registration], size: str = "a6"
                             n=len(printed)))
     pdf = render_badges(badge_data(registrations), size)
     now = utcnow()
-    db.session.execute(insert(BadgePrint), [
-        {"show_id": show.id, "registration_id": r.id, "code": r.badge_code, "size": size,
-         "reprint": r.id in printed, "reason": reason if r.id in printed else "", "at": now,
-         "user_id": getattr(user, "id", None)} for r in registrations])
-    db.session.commit()
+    try:
+        db.session.execute(insert(BadgePrint), [
+            {"show_id": show.id, "registration_id": r.id, "code": r.badge_code, "size": size,
+             "reprint": r.id in printed, "reason": reason if r.id in printed else "", "at": now,
+             "user_id": getattr(user, "id", None)} for r in registrations])
+        db.session.commit()
+    except IntegrityError:
+        # Another desk printed one of these first, just now (one first print per badge).
+        db.session.rollback()
+        raise OnsiteError(_("This badge was printed before: give the reason for the reprint."))
     if signals.badge_printed.receivers:
         for row in db.session.scalars(select(BadgePrint).where(BadgePrint.registration_id.in_(ids),
                                                                BadgePrint.at == now)):

@@ -66,7 +66,8 @@ def desk():
     show = _show()
     gate = (request.args.get("gate") or "A").strip()[:64]
     return render_template("onsite/desk.html", show=show, gate=gate, walkin=forms.WalkInForm(),
-                           count=ops.gate_count(show, gate), badge_id=request.args.get("badge", type=int))
+                           count=ops.gate_count(show, gate), badge_id=request.args.get("badge", type=int),
+                           print_on_checkin=bool(ops.setting(show, "onsite.print_on_checkin")))
 
 
 @bp.route("/desk/search")
@@ -111,16 +112,25 @@ def walkin():
 @bp.route("/desk/badge/<int:reg_id>")
 @require(*DESK)
 def badge(reg_id):
-    """First print of a badge; a badge printed before goes through the reprint form."""
+    """First print of a badge; a badge printed before goes through the reprint form.
+    ``?auto=1`` is the desk printing on check-in: a badge printed before is then answered
+    409 with the reason (never reprinted without one), so the desk can say so."""
     show = _show()
     reg = visitor_ops.get_registration(show, reg_id) or abort(404)
     if db.session.scalar(select(BadgePrint.id).where(BadgePrint.registration_id == reg.id).limit(1)):
+        if request.args.get("auto"):
+            return jsonify(error={"code": "printed_before",
+                                  "message": _("Badge printed before: not printed again (a reprint needs a reason)."),
+                                  "reprint_url": url_for("onsite.reprint", reg_id=reg.id)}), 409
         flash(_("This badge was printed before: give the reason for the reprint."), "error")
         return redirect(url_for("onsite.reprint", reg_id=reg.id))
     size = request.args.get("size", "90x130")
     try:
         pdf = ops.print_badges(show, [reg], size, user=current_user)
     except ops.OnsiteError as exc:
+        if request.args.get("auto"):
+            return jsonify(error={"code": "not_printed", "message": str(exc),
+                                  "reprint_url": url_for("onsite.reprint", reg_id=reg.id)}), 409
         flash(str(exc), "error")
         return redirect(url_for("onsite.desk"))
     return _pdf(pdf, f"badge-{reg.id}.pdf")

@@ -44,6 +44,43 @@
     who.textContent = p ? [p.name_zh, p.name_en, p.company, p.category_title].filter(Boolean).join(" · ") : "";
     why.textContent = body ? (body.reason || (body.error && body.error.message) || "") : "";
   }
+  // Print on check-in (a show setting): the first admitted entry of a visitor whose badge was
+  // never printed prints it at once; the PDF is fetched, shown in a hidden frame and printed
+  // (a desk browser in kiosk-printing mode sends it straight to the badge printer). A badge
+  // printed before is never reprinted here: reprints need a reason (server answers 409).
+  var printStatus = document.getElementById("print-status");
+  var printFrame = document.getElementById("print-frame");
+  function say(text, link) {
+    printStatus.hidden = false;
+    printStatus.textContent = text;
+    if (link) {
+      var a = document.createElement("a");
+      a.href = link; a.textContent = desk.dataset.msgReprint; a.target = "_blank";
+      printStatus.appendChild(document.createTextNode(" "));
+      printStatus.appendChild(a);
+    }
+  }
+  function printBadge(registrationId) {
+    say(desk.dataset.msgPrinting);
+    var url = desk.dataset.badgeUrl.replace("/0?", "/" + encodeURIComponent(registrationId) + "?");
+    return fetch(url, {credentials: "same-origin"}).then(function (r) {
+      if (r.status === 409) {
+        return r.json().then(function (j) { say(j.error.message, j.error.reprint_url); });
+      }
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.blob().then(function (pdf) {
+        if (printFrame.dataset.url) { URL.revokeObjectURL(printFrame.dataset.url); }
+        printFrame.dataset.url = URL.createObjectURL(pdf);
+        printFrame.onload = function () {
+          try { printFrame.contentWindow.print(); } catch (e) { /* the PDF viewer prints on its own */ }
+          say(desk.dataset.msgPrinted);
+          printStatus.dataset.printed = String(registrationId);
+        };
+        printFrame.src = printFrame.dataset.url;
+      });
+    }).catch(function () { say(desk.dataset.msgPrintFailed); });
+  }
+  var printOnCheckin = desk.dataset.printOnCheckin === "1";
   function refreshCount() {
     fetch(desk.dataset.countApi + "?gate=" + encodeURIComponent(gate), {credentials: "same-origin"})
       .then(function (r) { return r.json(); }).then(function (j) { count.textContent = j.count; })
@@ -56,6 +93,9 @@
         if (res.status !== 200) { show("error", res.body); beep("error"); return; }
         show(res.body.result, res.body); beep(res.body.result);
         if (res.body.result === "ok") { refreshCount(); }
+        if (printOnCheckin && res.body.reason_code === "admitted" && res.body.person) {
+          printBadge(res.body.person.registration_id);
+        }
       }, function () {
         // Network error: the same nonce makes a retry safe (never counted twice).
         if (retry) { return send(false); }
@@ -100,5 +140,8 @@
         });
     }, 250);
   });
+  // A walk-in just registered (and checked in) at this desk: print the new badge.
+  var walkinBadge = document.getElementById("walkin-badge");
+  if (printOnCheckin && walkinBadge) { printBadge(walkinBadge.dataset.registration); }
   input.focus();
 })();

@@ -7,7 +7,7 @@ import pypdfium2
 import pytest
 import zxingcpp
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm_expo.extensions import db
 from plugins.onsite import operations as ops
@@ -77,3 +77,36 @@ def test_batch_printing_page_prints_one_category_once(client, app):
     assert sorted(decoded_codes(resp.data)) == sorted(r.badge_code for r in trade)
     again = client.form_post("/onsite/badges", {"category": "trade", "size": "a4x4", "only_unprinted": "y"})
     assert "No badges to print." in again.get_data(as_text=True)
+
+
+def test_print_on_checkin_prints_a_first_badge_once_never_a_reprint(client, app):
+    """The desk's automatic print (?auto=1): the first print is a PDF and logged; a badge
+    printed before is answered 409 with the reprint link, and nothing is logged."""
+    from plugins.onsite.models import BadgePrint
+    from tests.factories import make_user
+    from .helpers import register, today_show
+    show = today_show()
+    reg = register(show)
+    client.login(make_user("desk"))
+    url = f"/onsite/desk/badge/{reg.id}?auto=1"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["Content-Type"] == "application/pdf"
+    again = client.get(url)
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "printed_before"
+    assert again.get_json()["error"]["reprint_url"].endswith(f"/onsite/desk/reprint/{reg.id}")
+    assert db.session.scalar(select(func.count()).select_from(BadgePrint)) == 1
+
+
+def test_one_first_print_per_badge_in_the_database(app):
+    """Two desks printing the same new badge at once: the database keeps one first print."""
+    from sqlalchemy.exc import IntegrityError
+    show = today_show()
+    reg = register(show)
+    ops.print_badges(show, [reg], "a6")
+    db.session.add(BadgePrint(show_id=show.id, registration_id=reg.id, code=reg.badge_code, size="a6"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    ops.print_badges(show, [reg], "a6", reason="lost")      # a reprint with a reason is fine
+    assert [p.reprint for p in db.session.scalars(select(BadgePrint).order_by(BadgePrint.id))] == [False, True]

@@ -202,3 +202,20 @@ def test_desk_in_chinese_answers_in_chinese(client, app):
     assert client.post(url, json={"code": reg.badge_code, "gate": "A"}, headers=headers).get_json()["reason"] == "欢迎"
     again = client.post(url, json={"code": reg.badge_code, "gate": "A"}, headers=headers).get_json()
     assert again["reason"].startswith("今天") and again["reason"].endswith("已签到")
+
+
+def test_a_desk_device_gets_answers_in_its_accept_language(client, app):
+    """Token calls have no user session: the device's Accept-Language picks the language."""
+    show = today_show()
+    token = desk_token(show)
+    reg = register(show)
+    url = f"/api/v1/shows/{show.slug}/checkins"
+    zh = client.api("POST", url, token, json={"code": reg.badge_code, "gate": "A"},
+                    headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_json()
+    assert zh["reason"] == "欢迎" and zh["person"]["category_title"] == "公众"
+    en = client.api("POST", url, token, json={"code": reg.badge_code, "gate": "A"},
+                    headers={"Accept-Language": "en-US,en;q=0.8"}).get_json()
+    assert en["result"] == "already_in" and en["reason"].startswith("Already checked in today")
+    # and no session cookie is set for a device
+    resp = client.api("POST", url, token, json={"code": "NOTACODE", "gate": "A"})
+    assert "Set-Cookie" not in resp.headers

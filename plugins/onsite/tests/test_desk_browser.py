@@ -76,3 +76,51 @@ def test_desk_walk_in_registers_checks_in_and_prints(page, live_server, app):
     href = page.get_attribute("#walkin-badge", "href")
     resp = page.request.get(live_server + href)
     assert resp.status == 200 and resp.headers["content-type"] == "application/pdf"
+
+
+def test_desk_prints_the_badge_on_check_in(page, live_server, app):
+    """Print on check-in (a show setting): the first admitted scan of a visitor prints the
+    badge once; a visitor whose badge was printed before gets no reprint, only the link to
+    reprint with a reason."""
+    from plugins.onsite import operations as ops
+    from plugins.onsite.models import BadgePrint
+    show = today_show()
+    ops.set_setting(show, "onsite.print_on_checkin", True)
+    desk = make_user("desk", locale="en")
+    with app.test_request_context():
+        new = register(show, name_zh="王芳", name_en="Wang Fang")
+        printed = register(show, name_zh="赵磊", name_en="Zhao Lei")
+        ops.print_badges(show, [printed], "a6")
+    new_id, new_code, printed_code, email = new.id, new.badge_code, printed.badge_code, desk.email
+    db.session.remove()
+    _login(page, live_server, email)
+    page.goto(f"{live_server}/onsite/desk?gate=East")
+    scan = page.locator("#scan")
+    scan.type(new_code)
+    scan.press("Enter")
+    page.wait_for_selector("#result.result-ok")
+    page.wait_for_selector("#print-status[data-printed='%d']" % new_id)
+    assert page.text_content("#print-status").strip() == "Badge sent to the printer."
+    assert page.evaluate("document.getElementById('print-frame').src").startswith("blob:")
+    scan.type(new_code)                     # already in: nothing printed again
+    scan.press("Enter")
+    page.wait_for_selector("#result.result-already_in")
+    scan.type(printed_code)
+    scan.press("Enter")
+    page.wait_for_selector("#print-status a")
+    assert "printed before" in page.text_content("#print-status")
+    assert page.get_attribute("#print-status a", "href").endswith("/reprint/%d" % (new_id + 1))
+    prints = db.session.execute(select(BadgePrint.registration_id, BadgePrint.reprint)
+                                .order_by(BadgePrint.id)).all()
+    assert prints == [(new_id + 1, False), (new_id, False)]
+    # a walk-in registered at the desk gets the badge printed as the desk page comes back
+    page.click("text=Walk-in registration")
+    page.fill("#name_zh", "孙丽")
+    page.fill("#phone", "13900139000")
+    page.click("text=Register and print badge")
+    page.wait_for_selector(".flash-success")
+    walkin_id = int(page.get_attribute("#walkin-badge", "data-registration"))
+    page.wait_for_selector("#print-status[data-printed='%d']" % walkin_id)
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(BadgePrint)
+                             .where(BadgePrint.registration_id == walkin_id)) == 1
