@@ -279,6 +279,12 @@ def serve_cmd(host, port, workers, threads):
         from .extensions import db
         db.engine.dispose()
 
+    def _post_fork(_server, _worker):
+        from .database import start_background_checkpoints
+        from .extensions import db
+        with app.app_context():
+            start_background_checkpoints(db.engine)
+
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
@@ -287,6 +293,7 @@ def serve_cmd(host, port, workers, threads):
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
             self.cfg.set("accesslog", None)
             self.cfg.set("keepalive", 5)
+            self.cfg.set("post_fork", _post_fork)
 
         def load(self):
             return app

@@ -7,6 +7,9 @@ requests can both read, then both try to write, and one fails with "database is 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import threading
+import time
 from contextlib import contextmanager
 
 from flask import g
@@ -42,6 +45,8 @@ def configure_engine(engine: Engine) -> None:
         cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")
+        if getattr(engine, "crm_background_checkpoints", False):
+            cur.execute("PRAGMA wal_autocheckpoint = 0")   # see start_background_checkpoints
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode = WAL")
         cur.close()
@@ -50,6 +55,32 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def start_background_checkpoints(engine: Engine, every_seconds: float = 0.5) -> None:
+    """For a server process on SQLite: move WAL checkpoints off the request threads.
+
+    By default the connection whose commit grows the WAL past 1,000 pages copies it back
+    into the database (and syncs it) before its request can answer: every few hundred
+    check-ins one scan waited tens of milliseconds. Here the server's connections never
+    checkpoint; a daemon thread of the process does, every ``every_seconds``, in PASSIVE
+    mode (it never blocks readers or writers). Call it in each server process before the
+    first connection (gunicorn's post_fork)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    engine.crm_background_checkpoints = True
+    path = engine.url.database
+
+    def checkpoint_forever():
+        conn = sqlite3.connect(path, timeout=1, isolation_level=None, check_same_thread=False)
+        while True:
+            time.sleep(every_seconds)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:   # the other process is checkpointing: next time
+                pass
+
+    threading.Thread(target=checkpoint_forever, name="sqlite-wal-checkpoint", daemon=True).start()
 
 
 def write_transaction() -> None:

@@ -36,7 +36,7 @@ class OnsiteError(ValueError):
 DEFAULT_SETTINGS = {
     "onsite.reentry": False,          # False: one admitted entry per person and show day
     "onsite.exit_scans": False,       # record exit scans at the gates
-    "onsite.print_on_checkin": False,  # the desk prints the badge when a walk-in is checked in
+    "onsite.print_on_checkin": False,  # the desk prints a first badge at check-in (first entry, walk-in)
     # SLA targets: minutes from logging to resolution, per priority.
     "onsite.sla_minutes": {"urgent": 30, "high": 120, "normal": 480, "low": 1440},
 }
