@@ -3,11 +3,14 @@
     python bench/booths_floorplan.py [--booths 2000] [--database-url …]
 
 Prints the time to build the SVG (one query + rendering) and to serve the whole floor plan
-page (GET /booths/?hall=A through the Flask test client), median of 20 runs, with the machine."""
+page (GET /booths/?hall=A through the Flask test client): median, p95 and max of --runs runs,
+with the machine and the load average. ``--profile`` prints where a page render spends its
+time (cProfile, cumulative)."""
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import random
 import statistics
@@ -24,6 +27,7 @@ def main():
     parser.add_argument("--booths", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--profile", action="store_true", help="cProfile one page render")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="booths-plan-")
     url = args.database_url or "sqlite:///" + os.path.join(tmp, "bench.sqlite3")
@@ -31,7 +35,6 @@ def main():
     from crm_expo.extensions import db
     from crm_expo.operations import create_show, create_user
     from plugins.booths import operations as ops
-    from plugins.booths.floorplan import hall_svg
     with app.app_context(), app.test_request_context():
         show = create_show("bench-plan", "平面图基准", dt.date(2027, 5, 10), 3)
         add_exhibitors(show, 300)
@@ -51,7 +54,7 @@ def main():
         svg_runs = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            svg = hall_svg(hall, ops.plan_rows(show, hall.id))
+            svg = ops.hall_svg(show, hall)
             svg_runs.append(time.perf_counter() - t0)
         count = svg.count('class="booth"')
         taken = svg.count('data-status="sold"') + svg.count('data-status="reserved"') + svg.count('data-status="held"')
@@ -67,13 +70,29 @@ def main():
             resp = client.get("/booths/?hall=A")
             page_runs.append(time.perf_counter() - t0)
         assert resp.status_code == 200, resp.status_code
+        if args.profile:
+            import cProfile
+            import pstats
+            prof = cProfile.Profile()
+            prof.enable()
+            for _ in range(5):
+                client.get("/booths/?hall=A")
+            prof.disable()
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(prof).sort_stats("tottime").print_stats(15)
     print(f"machine: {machine()}")
+    with open("/proc/loadavg") as fh:
+        print(f"load average: {' '.join(fh.read().split()[:3])}")
     print(f"database: {url.split('@')[-1]}")
     print(f"booths in hall A: {count} (taken {taken}), svg {len(svg) // 1024} KiB")
-    print(f"svg (query + render): median {statistics.median(svg_runs) * 1000:.1f} ms, "
-          f"max {max(svg_runs) * 1000:.1f} ms over {args.runs} runs")
-    print(f"whole page GET /booths/?hall=A: median {statistics.median(page_runs) * 1000:.1f} ms, "
-          f"max {max(page_runs) * 1000:.1f} ms")
+    print(f"svg (query + render): {_figures(svg_runs)} over {args.runs} runs")
+    print(f"whole page GET /booths/?hall=A: {_figures(page_runs)}")
+
+
+def _figures(runs: list[float]) -> str:
+    ms = sorted(r * 1000 for r in runs)
+    p95 = ms[min(len(ms) - 1, math.ceil(0.95 * len(ms)) - 1)]      # nearest-rank percentile
+    return f"median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, max {ms[-1]:.1f} ms"
 
 
 if __name__ == "__main__":

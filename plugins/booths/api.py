@@ -6,10 +6,13 @@ import datetime as dt
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
-from crm_expo.api import ApiError, caller_organization_id, caller_role, json_body
-from crm_expo.api import api_require
+from sqlalchemy import func, select
+
+from crm_expo.api import ApiError, api_require, caller_organization_id, caller_role, json_body, page_args
+from crm_expo.extensions import db
 
 from . import operations as ops
+from .models import BOOTH_TYPES, WaitlistEntry
 
 api_bp = Blueprint("booths_api", __name__, url_prefix="/api/v1")
 SALES = ("admin", "organizer", "account_manager")
@@ -59,7 +62,7 @@ def list_booths(show):
                 "width_m": b.width_cm / 100, "depth_m": b.depth_cm / 100, "area_m2": b.area_m2,
                 "open_sides": b.open_sides, "status": row.status, "price": price}
         if not portal:
-            item.update(booking=row.booking_id, exhibitor=row.exhibitor_id)
+            item.update(booking=row.booking_id, exhibitor=row.exhibitor_id, blocked_reason=b.blocked_reason)
         items.append(item)
     return jsonify(items=items, total=len(items))
 
@@ -144,3 +147,153 @@ def transition(show, booking_id, action):
     except ops.BoothError as exc:
         raise _refusal(exc)
     return jsonify(ops.booking_json(booking))
+
+
+def _page(stmt, serialize) -> dict:
+    """paginate() for multi-column rows: page/per_page from the request, total counted in SQL."""
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": [serialize(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+
+
+def _portal_org():
+    """The caller's organization for a portal (exhibitor) caller, else None (staff see all)."""
+    if caller_role() != "exhibitor":
+        return None
+    org = caller_organization_id()
+    if org is None:
+        raise ApiError(403, "not_exhibitor", _("Your organization is not an exhibitor of this show."))
+    return org
+
+
+@api_bp.get("/shows/<slug>/waitlist")
+@api_require(*SALES, "exhibitor")
+def list_waitlist(show):
+    """Waiting-list entries: the queue in order, or offers made and their outcome.
+    ---
+    get:
+      summary: "Waiting list (?booth=A101 | ?booth_type=shell, ?state=waiting|past; exhibitors: their own only)"
+      responses:
+        200: {description: "{items: [entry], total, page, per_page}; entry.outcome = waiting | pending | accepted | lapsed | declined | left"}
+        404: {description: unknown_booth}
+    """
+    ops.expire_holds(show)
+    org = _portal_org()
+    booth_id = None
+    if request.args.get("booth"):
+        booth = ops.booth_by_code(show, request.args["booth"])
+        if booth is None:
+            raise ApiError(404, "unknown_booth", _("No booth %(code)s in this show.", code=request.args["booth"]))
+        booth_id = booth.id
+    booth_type = request.args.get("booth_type", "")
+    if booth_type and booth_type not in BOOTH_TYPES:
+        raise ApiError(422, "bad_value", _("Unknown booth type %(type)s (one of %(types)s).", type=booth_type,
+                                           types=", ".join(BOOTH_TYPES)))
+    state = request.args.get("state", "waiting")
+    if state not in ("waiting", "past"):
+        raise ApiError(422, "bad_value", _("state must be waiting or past."))
+    stmt = ops.waitlist_stmt(show, organization_id=org, waiting=state == "waiting", booth_id=booth_id,
+                             booth_type=booth_type)
+    return jsonify(_page(stmt, ops.waitlist_json))
+
+
+@api_bp.post("/shows/<slug>/waitlist")
+@api_require(*SALES, "exhibitor")
+def join_waitlist(show):
+    """Put an exhibitor on the waiting list of a booth or of a booth type.
+    ---
+    post:
+      summary: 'Join {"booth": "A101"} or {"booth_type": "shell"}, with "exhibitor": id (staff; an exhibitor joins for itself)'
+      responses:
+        201: {description: the entry}
+        409: {description: "duplicate (already waiting), booth_available"}
+        422: {description: bad_value}
+    """
+    data = json_body()
+    org = _portal_org()
+    exhibitor = data.get("exhibitor")
+    if org is not None:
+        ex = ops.exhibitor_of_organization(show, org)
+        if ex is None:
+            raise ApiError(403, "not_exhibitor", _("Your organization is not an exhibitor of this show."))
+        exhibitor = ex.id
+    if exhibitor in (None, ""):
+        raise ApiError(400, "missing_field", _("Send the exhibitor id."))
+    try:
+        entry = ops.join_waitlist(show, exhibitor, booth_code=str(data.get("booth") or ""),
+                                  booth_type=str(data.get("booth_type") or ""), user=_user(), organization_id=org)
+    except ops.BoothError as exc:
+        raise _refusal(exc)
+    row = db.session.execute(ops.waitlist_stmt(show).where(WaitlistEntry.id == entry.id)).one()
+    return jsonify(ops.waitlist_json(row)), 201
+
+
+@api_bp.delete("/shows/<slug>/waitlist/<int:entry_id>")
+@api_require(*SALES, "exhibitor")
+def leave_waitlist(show, entry_id):
+    """Take an entry off the waiting list (an exhibitor: only its own).
+    ---
+    delete:
+      summary: Leave the waiting list
+      responses:
+        200: {description: "the entry, status left"}
+        404: {description: unknown_entry}
+        409: {description: "bad_transition (already offered or left)"}
+    """
+    entry = ops.get_waitlist_entry(show, entry_id, _portal_org())
+    if entry is None:
+        raise ApiError(404, "unknown_entry", _("No waiting-list entry %(id)s in this show.", id=entry_id))
+    try:
+        entry = ops.leave_waitlist(entry, user=_user())
+    except ops.BoothError as exc:
+        raise _refusal(exc)
+    row = db.session.execute(ops.waitlist_stmt(show, waiting=False).where(WaitlistEntry.id == entry.id)).one()
+    return jsonify(ops.waitlist_json(row))
+
+
+def _booth_json(booth) -> dict:
+    return {"code": booth.code, "blocked": booth.blocked, "blocked_reason": booth.blocked_reason}
+
+
+@api_bp.post("/shows/<slug>/booths/<code>/<action>")
+@api_require("admin", "organizer")
+def block_booth(show, code, action):
+    """Block or unblock a booth, with a reason (audited).
+    ---
+    post:
+      summary: 'block | unblock {"reason": "…"}'
+      responses:
+        200: {description: "{code, blocked, blocked_reason}"}
+        404: {description: "unknown_booth, unknown_action"}
+        409: {description: "booth_taken (booked), bad_transition (already in that state)"}
+        422: {description: reason_required}
+    """
+    if action not in ("block", "unblock"):
+        raise ApiError(404, "unknown_action", _("Unknown action %(a)s.", a=action))
+    booth = ops.booth_by_code(show, code)
+    if booth is None:
+        raise ApiError(404, "unknown_booth", _("No booth %(code)s in this show.", code=code))
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", _("The request body must be a JSON object."))
+    try:
+        booth = ops.set_blocked(booth, action == "block", str(data.get("reason") or ""), user=_user())
+    except ops.BoothError as exc:
+        raise _refusal(exc)
+    return jsonify(_booth_json(booth))
+
+
+@api_bp.get("/shows/<slug>/discount-rules")
+@api_require(*SALES, "exhibitor")
+def list_discount_rules(show):
+    """The show's published discount rules (``?retired=1`` includes retired ones).
+    ---
+    get:
+      summary: "Discount rules: name, percent, conditions (min_area_m2, booth_type), bookings citing it (staff)"
+      responses:
+        200: {description: "{items: [rule], total, page, per_page}"}
+    """
+    staff = caller_role() != "exhibitor"
+    stmt = ops.discount_rules_stmt(show, current_only=request.args.get("retired") not in ("1", "true"))
+    return jsonify(_page(stmt, lambda row: ops.rule_json(row[0], row[1] if staff else None)))

@@ -56,3 +56,43 @@ class PriceListForm(FlaskForm):
     deposit_pct = IntegerField(_l("Deposit %"), default=30, validators=[NumberRange(0, 100)])
     balance_due = DateField(_l("Balance due"), validators=[Optional()])
     submit = SubmitField(_l("Publish price list"))
+
+
+class BlockForm(FlaskForm):
+    """Block or unblock: the reason goes to the audit log (the operation refuses an empty one)."""
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+
+
+class SplitForm(FlaskForm):
+    at = StringField(_l("Split at (metres from the left edge)"), validators=[Optional(), Length(max=20)])
+    left_code = StringField(_l("Code of the left part"), validators=[Optional(), Length(max=16)])
+    right_code = StringField(_l("Code of the right part"), validators=[Optional(), Length(max=16)])
+    submit = SubmitField(_l("Split"))
+
+
+class MergeForm(FlaskForm):
+    other = StringField(_l("Merge with booth"), validators=[Optional(), Length(max=16)])
+    code = StringField(_l("Code of the merged booth"), validators=[Optional(), Length(max=16)])
+    submit = SubmitField(_l("Merge"))
+
+
+class WaitlistForm(FlaskForm):
+    """Staff put an exhibitor on a waiting list; the portal form has no exhibitor field."""
+    exhibitor = SelectField(_l("Exhibitor"), coerce=int, validators=[InputRequired()])
+    booth = StringField(_l("Booth code"), validators=[Optional(), Length(max=16)])
+    booth_type = SelectField(_l("or any booth of type"), default="")
+    submit = SubmitField(_l("Add to the waiting list"))
+
+
+class PortalWaitlistForm(FlaskForm):
+    booth = StringField(_l("Booth code"), validators=[Optional(), Length(max=16)])
+    booth_type = SelectField(_l("or any booth of type"), default="")
+    submit = SubmitField(_l("Join the waiting list"))
+
+
+class DiscountRuleForm(FlaskForm):
+    name = StringField(_l("Rule name"), validators=[Optional(), Length(max=100)])
+    percent = StringField(_l("Discount %"), validators=[Optional(), Length(max=10)])
+    min_area_m2 = StringField(_l("Only for booths of at least (m²)"), validators=[Optional(), Length(max=20)])
+    booth_type = SelectField(_l("Only for booth type"), default="")
+    submit = SubmitField(_l("Save discount rule"))

@@ -33,6 +33,9 @@ class Hall(db.Model):
     name_en: Mapped[str] = mapped_column(String(100), default="")
     width_cm: Mapped[int] = mapped_column(default=100_00)
     depth_cm: Mapped[int] = mapped_column(default=60_00)
+    # A new random stamp on every change to the hall's booth geometry (add, split, merge,
+    # import): the floor plan caches the drawn geometry per (database, hall, layout_version).
+    layout_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Booth(db.Model):
@@ -54,6 +57,7 @@ class Booth(db.Model):
     type: Mapped[str] = mapped_column(String(16), default="shell")
     open_sides: Mapped[int] = mapped_column(default=1)
     blocked: Mapped[bool] = mapped_column(default=False)
+    blocked_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     hall: Mapped[Hall] = relationship()
 
     @property
@@ -90,12 +94,15 @@ class DiscountRule(db.Model):
     __tablename__ = "booths_discount_rule"
     __table_args__ = (UniqueConstraint("show_id", "name"),
                       CheckConstraint("percent BETWEEN 1 AND 100", name="percent"))
+    # A rule cited by a booking is frozen (its terms justify those prices); to change the
+    # terms, retire it and publish a new rule. A retired rule prices no new booking.
     id: Mapped[int] = mapped_column(primary_key=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     percent: Mapped[int] = mapped_column()
     min_area_cm2: Mapped[int] = mapped_column(default=0)      # condition: booth at least this big
     booth_type: Mapped[str] = mapped_column(String(16), default="")   # condition: '' = any type
+    retired_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class Booking(db.Model):
@@ -173,14 +180,26 @@ class DocumentCounter(db.Model):
     last_no: Mapped[int] = mapped_column(default=0)
 
 
+WAITLIST_STATES = ("waiting", "offered", "left")
+
+
 class WaitlistEntry(db.Model):
     """An exhibitor waiting for a booth (or any booth of a type). When a matching booth is
-    released, the first in line gets a hold on it (the time-limited offer)."""
+    released, the first in line gets a hold on it (the time-limited offer): the entry becomes
+    'offered' and the offer's outcome is the status of that booking. 'left' = taken off.
+    At most one waiting entry per exhibitor and booth, and per exhibitor and booth type:
+    two partial unique indexes (one index over (booth_id, booth_type) would not do, because
+    NULL booth ids never collide)."""
     __tablename__ = "booths_waitlist_entry"
     __table_args__ = (
         CheckConstraint("booth_id IS NOT NULL OR booth_type <> ''", name="target"),
-        Index("uq_booths_waitlist_waiting", "show_id", "exhibitor_id", "booth_id", "booth_type", unique=True,
-              sqlite_where=text("offered_booking_id IS NULL"), postgresql_where=text("offered_booking_id IS NULL")),
+        CheckConstraint("status IN ('waiting','offered','left')", name="status"),
+        Index("uq_booths_waitlist_booth", "exhibitor_id", "booth_id", unique=True,
+              sqlite_where=text("status = 'waiting' AND booth_id IS NOT NULL"),
+              postgresql_where=text("status = 'waiting' AND booth_id IS NOT NULL")),
+        Index("uq_booths_waitlist_type", "exhibitor_id", "booth_type", unique=True,
+              sqlite_where=text("status = 'waiting' AND booth_id IS NULL"),
+              postgresql_where=text("status = 'waiting' AND booth_id IS NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
@@ -188,4 +207,8 @@ class WaitlistEntry(db.Model):
     booth_id: Mapped[int | None] = mapped_column(ForeignKey("booths_booth.id", ondelete="CASCADE"))
     booth_type: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="waiting", server_default="waiting")
     offered_booking_id: Mapped[int | None] = mapped_column(ForeignKey("booths_booking.id", ondelete="SET NULL"))
+    offered_at: Mapped[dt.datetime | None] = mapped_column()
+    offer_until: Mapped[dt.datetime | None] = mapped_column()
+    left_at: Mapped[dt.datetime | None] = mapped_column()

@@ -9,8 +9,10 @@ the checks here only turn refusals into clear messages."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +25,10 @@ from plugins.exhibitors.models import Exhibitor
 
 from .models import (ACTIVE_STATES, BOOTH_TYPES, Booking, Booth, DiscountRule, DocumentCounter, Hall, Payment,
                      PriceList, WaitlistEntry)
+
+WAITLIST_TITLES = {"waiting": _l("waiting"), "offered": _l("offered"), "left": _l("left the list")}
+OUTCOME_TITLES = {"waiting": _l("waiting"), "left": _l("left the list"), "pending": _l("offer open"),
+                  "accepted": _l("accepted"), "lapsed": _l("offer lapsed"), "declined": _l("declined")}
 
 DEFAULT_SETTINGS = {"booths.hold_minutes": 60 * 24 * 3, "booths.offer_minutes": 60 * 24 * 2,
                     "booths.previous_show": ""}
@@ -44,6 +50,8 @@ def setting(show: Show | None, key: str):
 
 # --- halls and booths -----------------------------------------------------------------------
 def _cm(metres, what: str) -> int:
+    if metres is None or str(metres).strip() == "":
+        raise BoothError(_("%(what)s: give a number of metres.", what=what), "bad_value")
     try:
         value = round(float(metres) * 100)
     except (TypeError, ValueError):
@@ -127,35 +135,95 @@ def _insert_booth(show: Show, hall: Hall, fields: dict, blocked: bool = False) -
                          "overlap")
     booth = Booth(show_id=show.id, hall_id=hall.id, blocked=blocked, **fields)
     db.session.add(booth)
+    _layout_changed(hall.id)
     db.session.flush()
     return booth
 
 
-def set_blocked(booth: Booth, blocked: bool, user=None) -> Booth:
+def _layout_changed(hall_id: int) -> None:
+    # The floor plan's geometry cache is keyed by this stamp (see floorplan.py). Random rather
+    # than +1: a database restored or recreated under a running process (ids start again)
+    # can then never meet a drawing cached for another one.
+    db.session.execute(update(Hall).where(Hall.id == hall_id).values(layout_version=secrets.randbits(31)))
+
+
+def set_blocked(booth: Booth, blocked: bool, reason: str, user=None) -> Booth:
+    """Block a booth (a pillar, a fire exit, kept for the organizer) or unblock it, with a
+    reason for the audit log. An unblocked booth goes to the first in its waiting list."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise BoothError(_("Give a reason."), "reason_required")
     write_transaction()
-    if blocked and _active_booking(booth.id) is not None:
+    offer, stale = None, []
+    try:
+        stmt = select(Booth).where(Booth.id == booth.id).execution_options(populate_existing=True)
+        booth = db.session.scalar(stmt if is_sqlite() else stmt.with_for_update())
+        if booth.blocked == blocked:
+            raise BoothError(_("Booth %(code)s is already blocked.", code=booth.code) if blocked else
+                             _("Booth %(code)s is not blocked.", code=booth.code), "bad_transition", 409)
+        if blocked:
+            stale = _expire_stale_holds(Booking.booth_id == booth.id)
+            if _active_booking(booth.id) is not None:
+                raise BoothError(_("Booth %(code)s is booked; release it before blocking it.", code=booth.code),
+                                 "booth_taken", 409)
+        before = {"blocked": booth.blocked, "reason": booth.blocked_reason}
+        booth.blocked = blocked
+        booth.blocked_reason = reason[:500] if blocked else ""
+        db.session.flush()
+        if not blocked and _active_booking(booth.id) is None:
+            offer = _offer_to_waitlist(booth)
+        audit("booth.block" if blocked else "booth.unblock", booth, user=user, show_id=booth.show_id,
+              before=before, after={"blocked": blocked, "reason": reason})
+        db.session.commit()
+    except BaseException:
         db.session.rollback()
-        raise BoothError(_("Booth %(code)s is booked; release it before blocking it.", code=booth.code), "booth_taken")
-    before = booth.blocked
-    booth.blocked = blocked
-    audit("booth.block" if blocked else "booth.unblock", booth, user=user, before={"blocked": before},
-          after={"blocked": blocked})
-    db.session.commit()
+        raise
+    for b in stale:
+        signals.booking_changed.send(b, old="held", new="expired", user=None)
+    _announce_offers([offer])
     return booth
+
+
+def _check_reshapable(booth: Booth) -> None:
+    """Split and merge replace booths by new ones: refuse what would be lost with the old."""
+    if _active_booking(booth.id) is not None:
+        raise BoothError(_("Booth %(code)s is booked; release it first.", code=booth.code), "booth_taken", 409)
+    if booth.blocked:
+        raise BoothError(_("Booth %(code)s is blocked; unblock it first.", code=booth.code), "booth_blocked", 409)
+    if db.session.scalar(select(Booking.id).where(Booking.booth_id == booth.id, Booking.contract_no.is_not(None))
+                         .limit(1)):
+        # Deleting the booth would delete its contracts and payments with it.
+        raise BoothError(_("Booth %(code)s has contracts on record and cannot be reshaped.", code=booth.code),
+                         "has_contracts", 409)
+    waiting = db.session.scalar(select(func.count(WaitlistEntry.id)).where(WaitlistEntry.booth_id == booth.id,
+                                                                           WaitlistEntry.status == "waiting"))
+    if waiting:
+        raise BoothError(_("Booth %(code)s has a waiting list (%(n)s waiting); take them off it first.",
+                           n=waiting, code=booth.code), "has_waitlist", 409)
+
+
+def _new_codes(*codes: str) -> list[str]:
+    out = [(c or "").strip().upper() for c in codes]
+    if any(not c or len(c) > 16 for c in out):
+        raise BoothError(_("A booth needs a code of at most 16 characters."), "bad_value")
+    if len(set(out)) != len(out):
+        raise BoothError(_("The new booths need different codes."), "bad_value")
+    return out
 
 
 def split_booth(booth: Booth, at_m, *, codes: tuple[str, str], user=None) -> tuple[Booth, Booth]:
     """Split raw space across its width at ``at_m`` metres into two booths."""
+    left_code, right_code = _new_codes(*codes)
+    cut = _cm(at_m, _("Split position"))
     write_transaction()
     try:
         booth = db.session.get(Booth, booth.id)
         if booth.type != "raw":
             raise BoothError(_("Only raw space can be split."), "not_raw")
-        if _active_booking(booth.id) is not None:
-            raise BoothError(_("Booth %(code)s is booked.", code=booth.code), "booth_taken")
-        cut = _cm(at_m, _("Split position"))
+        _check_reshapable(booth)
         if not 0 < cut < booth.width_cm:
-            raise BoothError(_("The split must fall inside the booth."), "bad_value")
+            raise BoothError(_("The split must fall inside the booth (between 0 and %(w)s m).",
+                               w=f"{booth.width_cm / 100:g}"), "bad_value")
         _lock_hall(booth.hall_id)
         hall, show = booth.hall, db.session.get(Show, booth.show_id)
         old = {"code": booth.code, "width_cm": booth.width_cm}
@@ -163,11 +231,11 @@ def split_booth(booth: Booth, at_m, *, codes: tuple[str, str], user=None) -> tup
         db.session.delete(booth)
         db.session.flush()
         x, y, w, d = geometry
-        left = _insert_booth(show, hall, dict(code=codes[0].strip().upper(), x_cm=x, y_cm=y, width_cm=cut,
+        left = _insert_booth(show, hall, dict(code=left_code, x_cm=x, y_cm=y, width_cm=cut,
                                               depth_cm=d, type="raw", open_sides=1))
-        right = _insert_booth(show, hall, dict(code=codes[1].strip().upper(), x_cm=x + cut, y_cm=y,
+        right = _insert_booth(show, hall, dict(code=right_code, x_cm=x + cut, y_cm=y,
                                                width_cm=w - cut, depth_cm=d, type="raw", open_sides=1))
-        audit("booth.split", left, user=user, show_id=show.id, before=old, after={"codes": list(codes)})
+        audit("booth.split", left, user=user, show_id=show.id, before=old, after={"codes": [left_code, right_code]})
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -177,16 +245,18 @@ def split_booth(booth: Booth, at_m, *, codes: tuple[str, str], user=None) -> tup
 
 def merge_booths(a: Booth, b: Booth, *, code: str, user=None) -> Booth:
     """Merge two adjacent raw-space booths of equal depth (side by side) into one."""
+    (code,) = _new_codes(code)
     write_transaction()
     try:
         a, b = db.session.get(Booth, a.id), db.session.get(Booth, b.id)
+        if a.id == b.id:
+            raise BoothError(_("Choose two different booths to merge."), "bad_value")
         if a.type != "raw" or b.type != "raw":
             raise BoothError(_("Only raw space can be merged."), "not_raw")
         if a.hall_id != b.hall_id:
             raise BoothError(_("Booths in different halls cannot be merged."), "bad_value")
         for booth in (a, b):
-            if _active_booking(booth.id) is not None:
-                raise BoothError(_("Booth %(code)s is booked.", code=booth.code), "booth_taken")
+            _check_reshapable(booth)
         left, right = sorted((a, b), key=lambda x: x.x_cm)
         if not (left.y_cm == right.y_cm and left.depth_cm == right.depth_cm and
                 left.x_cm + left.width_cm == right.x_cm):
@@ -194,7 +264,7 @@ def merge_booths(a: Booth, b: Booth, *, code: str, user=None) -> Booth:
                                a=left.code, b=right.code), "bad_value")
         _lock_hall(a.hall_id)
         show, hall = db.session.get(Show, a.show_id), a.hall
-        fields = dict(code=code.strip().upper(), x_cm=left.x_cm, y_cm=left.y_cm,
+        fields = dict(code=code, x_cm=left.x_cm, y_cm=left.y_cm,
                       width_cm=left.width_cm + right.width_cm, depth_cm=left.depth_cm, type="raw",
                       open_sides=max(left.open_sides, right.open_sides))
         before = {"codes": [left.code, right.code]}
@@ -252,29 +322,138 @@ def price_list(show: Show) -> PriceList | None:
     return db.session.scalar(select(PriceList).where(PriceList.show_id == show.id))
 
 
-def add_discount_rule(show: Show, name: str, percent: int, *, min_area_m2: float = 0, booth_type: str = "",
-                      user=None) -> DiscountRule:
+def _rule_terms(name: str, percent, min_area_m2, booth_type: str) -> dict:
     name = (name or "").strip()
-    if not name:
-        raise BoothError(_("A discount rule needs a name."), "bad_value")
-    if not 1 <= int(percent) <= 100:
+    if not name or len(name) > 100:
+        raise BoothError(_("A discount rule needs a name of at most 100 characters."), "bad_value")
+    try:
+        percent = int(percent)
+    except (TypeError, ValueError):
+        percent = 0
+    if not 1 <= percent <= 100:
         raise BoothError(_("A discount is 1 to 100 percent."), "bad_value")
+    try:
+        area = round(float(min_area_m2 or 0) * 10_000)
+    except (TypeError, ValueError):
+        area = -1
+    if area < 0:
+        raise BoothError(_("The minimum area must be a number of m², not %(value)s.", value=min_area_m2), "bad_value")
+    booth_type = booth_type or ""
     if booth_type and booth_type not in BOOTH_TYPES:
         raise BoothError(_("Unknown booth type %(type)s (one of %(types)s).", type=booth_type,
                            types=", ".join(BOOTH_TYPES)), "bad_value")
+    return {"name": name, "percent": percent, "min_area_cm2": area, "booth_type": booth_type}
+
+
+def _rule_json(rule: DiscountRule) -> dict:
+    return {"name": rule.name, "percent": rule.percent, "min_area_m2": rule.min_area_cm2 / 10_000,
+            "booth_type": rule.booth_type}
+
+
+def add_discount_rule(show: Show, name: str, percent: int, *, min_area_m2: float = 0, booth_type: str = "",
+                      user=None) -> DiscountRule:
+    terms = _rule_terms(name, percent, min_area_m2, booth_type)
     write_transaction()
-    rule = DiscountRule(show_id=show.id, name=name, percent=int(percent),
-                        min_area_cm2=round(float(min_area_m2) * 10_000), booth_type=booth_type)
+    rule = DiscountRule(show_id=show.id, **terms)
     db.session.add(rule)
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise BoothError(_("A discount rule named %(name)s exists already.", name=name), "duplicate")
-    audit("discount_rule.create", rule, user=user, show_id=show.id,
-          after={"name": name, "percent": percent, "min_area_m2": min_area_m2, "booth_type": booth_type})
+        raise BoothError(_("A discount rule named %(name)s exists already.", name=terms["name"]), "duplicate", 409)
+    audit("discount_rule.create", rule, user=user, show_id=show.id, after=_rule_json(rule))
     db.session.commit()
     return rule
+
+
+def rule_bookings(rule_id: int) -> int:
+    """How many bookings (of any status) cite the rule as the justification of their price."""
+    return db.session.scalar(select(func.count(Booking.id)).where(Booking.discount_rule_id == rule_id))
+
+
+def _locked_rule(show: Show, rule_id) -> DiscountRule:
+    try:
+        stmt = select(DiscountRule).where(DiscountRule.id == int(rule_id), DiscountRule.show_id == show.id)
+    except (TypeError, ValueError):
+        stmt = None
+    rule = db.session.scalar(stmt.execution_options(populate_existing=True) if is_sqlite()
+                             else stmt.with_for_update()) if stmt is not None else None
+    if rule is None:
+        raise BoothError(_("No such discount rule in this show."), "unknown_rule", 404)
+    return rule
+
+
+def edit_discount_rule(show: Show, rule_id, name: str, percent, *, min_area_m2=0, booth_type: str = "",
+                       user=None) -> DiscountRule:
+    """Change a rule's name or terms — only while no booking cites it. A cited rule's terms
+    are the recorded justification of those bookings' prices, so it is frozen: retire it
+    and publish a new rule instead (the deviations page keeps naming the old one)."""
+    terms = _rule_terms(name, percent, min_area_m2, booth_type)
+    write_transaction()
+    try:
+        rule = _locked_rule(show, rule_id)   # PostgreSQL: waits for a hold citing it (FOR SHARE)
+        if rule.retired_at is not None:
+            raise BoothError(_("The discount rule %(name)s is retired.", name=rule.name), "rule_retired", 409)
+        cited = rule_bookings(rule.id)
+        if cited:
+            raise BoothError(_("The discount rule %(name)s is cited by bookings (%(n)s) and cannot be changed; "
+                               "retire it and publish a new rule.", name=rule.name, n=cited), "rule_cited", 409)
+        before = _rule_json(rule)
+        for k, v in terms.items():
+            setattr(rule, k, v)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            raise BoothError(_("A discount rule named %(name)s exists already.", name=terms["name"]),
+                             "duplicate", 409)
+        audit("discount_rule.edit", rule, user=user, show_id=show.id, before=before, after=_rule_json(rule))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return rule
+
+
+def retire_discount_rule(show: Show, rule_id, user=None) -> DiscountRule:
+    """Withdraw a rule: no new booking may use it; bookings that cite it keep their price."""
+    write_transaction()
+    try:
+        rule = _locked_rule(show, rule_id)
+        if rule.retired_at is not None:
+            raise BoothError(_("The discount rule %(name)s is retired.", name=rule.name), "rule_retired", 409)
+        rule.retired_at = utcnow()
+        audit("discount_rule.retire", rule, user=user, show_id=show.id, after=dict(_rule_json(rule), retired=True))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return rule
+
+
+def discount_rules(show: Show, *, current_only: bool = False) -> list:
+    """(rule, bookings citing it) for the show, current rules first."""
+    return db.session.execute(discount_rules_stmt(show, current_only=current_only)).all()
+
+
+def discount_rules_stmt(show: Show, *, current_only: bool = False):
+    cited = (select(Booking.discount_rule_id, func.count(Booking.id).label("n"))
+             .where(Booking.show_id == show.id, Booking.discount_rule_id.is_not(None))
+             .group_by(Booking.discount_rule_id).subquery())
+    stmt = (select(DiscountRule, func.coalesce(cited.c.n, 0))
+            .outerjoin(cited, cited.c.discount_rule_id == DiscountRule.id)
+            .where(DiscountRule.show_id == show.id)
+            .order_by(DiscountRule.retired_at.is_not(None), DiscountRule.name))
+    if current_only:
+        stmt = stmt.where(DiscountRule.retired_at.is_(None))
+    return stmt.order_by(DiscountRule.id)
+
+
+def rule_json(rule: DiscountRule, cited: int | None = None) -> dict:
+    out = dict(_rule_json(rule), id=rule.id, retired=rule.retired_at is not None,
+               retired_at=rule.retired_at.isoformat() if rule.retired_at else None)
+    if cited is not None:
+        out["bookings"] = cited
+    return out
 
 
 def quote(booth: Booth, on: dt.date, pl: PriceList | None = None) -> dict:
@@ -389,7 +568,7 @@ def hold_booth(show: Show, booth_code: str, exhibitor_id, *, discount_rule_id=No
         booth = booth_by_code(show, booth_code)
         if booth is None:
             raise BoothError(_("No booth %(code)s in this show.", code=booth_code), "unknown_booth", 404)
-        if booth.blocked:
+        if _blocked_now(booth):
             raise BoothError(_("Booth %(code)s is blocked.", code=booth.code), "booth_blocked", 409)
         exhibitor = _exhibitor(show, exhibitor_id)
         stale = _expire_stale_holds(Booking.booth_id == booth.id)
@@ -405,9 +584,17 @@ def hold_booth(show: Show, booth_code: str, exhibitor_id, *, discount_rule_id=No
                 raise BoothError(_("You already hold a booth; reserve or release it first."), "hold_limit", 409)
         rule = None
         if discount_rule_id:
-            rule = db.session.get(DiscountRule, int(discount_rule_id))
-            if rule is None or rule.show_id != show.id:
+            try:
+                stmt = select(DiscountRule).where(DiscountRule.id == int(discount_rule_id),
+                                                  DiscountRule.show_id == show.id)
+            except (TypeError, ValueError):
                 raise BoothError(_("No such discount rule in this show."), "unknown_rule", 404)
+            # PostgreSQL: FOR SHARE so an edit of the rule cannot slip in before this hold cites it.
+            rule = db.session.scalar(stmt if is_sqlite() else stmt.with_for_update(read=True))
+            if rule is None:
+                raise BoothError(_("No such discount rule in this show."), "unknown_rule", 404)
+            if rule.retired_at is not None:
+                raise BoothError(_("The discount rule %(name)s is retired.", name=rule.name), "rule_retired", 409)
         minutes = minutes if minutes is not None else int(setting(show, "booths.hold_minutes"))
         booking = Booking(show_id=show.id, booth_id=booth.id, exhibitor_id=exhibitor.id, status="held",
                           held_until=utcnow() + dt.timedelta(minutes=minutes))
@@ -431,6 +618,14 @@ def hold_booth(show: Show, booth_code: str, exhibitor_id, *, discount_rule_id=No
     return booking
 
 
+def _blocked_now(booth: Booth) -> bool:
+    """Whether the booth is blocked; on PostgreSQL read under FOR SHARE, so that a parallel
+    set_blocked (FOR UPDATE) cannot block a booth that this transaction is booking."""
+    if is_sqlite():
+        return booth.blocked
+    return db.session.scalar(select(Booth.blocked).where(Booth.id == booth.id).with_for_update(read=True))
+
+
 def _locked(booking: Booking) -> Booking:
     """Re-read the booking inside the write transaction (row-locked on PostgreSQL)."""
     stmt = select(Booking).where(Booking.id == booking.id).execution_options(populate_existing=True)
@@ -449,8 +644,11 @@ def _transition(booking: Booking, allowed: tuple[str, ...], new: str, action: st
         old = booking.status
         if old == "held" and booking.held_until and booking.held_until < utcnow():
             _expire_stale_holds(Booking.id == booking.id)
+            offer = _offer_to_waitlist(booking.booth)     # the booth is free again: next in line
             db.session.commit()
             signals.booking_changed.send(booking, old="held", new="expired", user=None)
+            signals.booth_released.send(booking.booth)
+            _announce_offers([offer])
             raise BoothError(_("The hold on booth %(code)s expired.", code=booking.booth.code), "hold_expired", 409)
         if old not in allowed:
             raise BoothError(_("A %(old)s booking cannot be %(new)s.", old=old, new=new), "bad_transition", 409)
@@ -579,7 +777,7 @@ def move(booking: Booking, new_booth_code: str, user=None, reason: str = "") -> 
             raise BoothError(_("No booth %(code)s in this show.", code=new_booth_code), "unknown_booth", 404)
         if target.id == booking.booth_id:
             raise BoothError(_("The booking is already on booth %(code)s.", code=target.code), "bad_value")
-        if target.blocked:
+        if _blocked_now(target):
             raise BoothError(_("Booth %(code)s is blocked.", code=target.code), "booth_blocked", 409)
         _expire_stale_holds(Booking.booth_id == target.id)
         if _active_booking(target.id) is not None:
@@ -677,28 +875,144 @@ def price_deviations(show: Show):
 
 
 # --- waiting list ---------------------------------------------------------------------------
-def join_waitlist(show: Show, exhibitor_id, *, booth_code: str = "", booth_type: str = "", user=None) -> WaitlistEntry:
+def join_waitlist(show: Show, exhibitor_id, *, booth_code: str = "", booth_type: str = "", user=None,
+                  organization_id=None) -> WaitlistEntry:
+    """Put an exhibitor at the end of the waiting list of a booth (taken or blocked) or of a
+    booth type. ``organization_id`` (portal): the exhibitor must be that organization's.
+    One waiting entry per exhibitor and target: checked here, enforced by the database."""
     exhibitor = _exhibitor(show, exhibitor_id)
-    booth = None
-    if booth_code:
-        booth = booth_by_code(show, booth_code)
-        if booth is None:
-            raise BoothError(_("No booth %(code)s in this show.", code=booth_code), "unknown_booth", 404)
-    elif booth_type not in BOOTH_TYPES:
-        raise BoothError(_("Name a booth or a booth type to wait for."), "bad_value")
+    if organization_id is not None and exhibitor.organization_id != organization_id:
+        raise BoothError(_("No exhibitor %(id)s in this show.", id=exhibitor_id), "unknown_exhibitor", 404)
+    booth_code, booth_type = (booth_code or "").strip(), (booth_type or "").strip()
+    if booth_code and booth_type:
+        raise BoothError(_("Wait for a booth or for a booth type, not both."), "bad_value")
     write_transaction()
-    entry = WaitlistEntry(show_id=show.id, exhibitor_id=exhibitor.id, booth_id=booth.id if booth else None,
-                          booth_type="" if booth else booth_type)
-    db.session.add(entry)
     try:
-        db.session.flush()
-    except IntegrityError:
+        booth = None
+        if booth_code:
+            booth = booth_by_code(show, booth_code)
+            if booth is None:
+                raise BoothError(_("No booth %(code)s in this show.", code=booth_code), "unknown_booth", 404)
+            _expire_stale_holds(Booking.booth_id == booth.id)
+            active = _active_booking(booth.id)
+            if active is None and not booth.blocked:
+                raise BoothError(_("Booth %(code)s is available: hold it instead of waiting.", code=booth.code),
+                                 "booth_available", 409)
+            if active is not None and active.exhibitor_id == exhibitor.id:
+                raise BoothError(_("The exhibitor already has booth %(code)s.", code=booth.code), "duplicate", 409)
+        elif booth_type not in BOOTH_TYPES:
+            raise BoothError(_("Name a booth or a booth type to wait for."), "bad_value")
+        same = select(WaitlistEntry.id).where(WaitlistEntry.exhibitor_id == exhibitor.id,
+                                              WaitlistEntry.status == "waiting")
+        same = same.where(WaitlistEntry.booth_id == booth.id) if booth else \
+            same.where(WaitlistEntry.booth_id.is_(None), WaitlistEntry.booth_type == booth_type)
+        if db.session.scalar(same.limit(1)) is not None:
+            raise BoothError(_("The exhibitor is already on this waiting list."), "duplicate", 409)
+        entry = WaitlistEntry(show_id=show.id, exhibitor_id=exhibitor.id, booth_id=booth.id if booth else None,
+                              booth_type="" if booth else booth_type, status="waiting")
+        db.session.add(entry)
+        try:
+            db.session.flush()
+        except IntegrityError:     # a parallel request put the same entry in first
+            raise BoothError(_("The exhibitor is already on this waiting list."), "duplicate", 409)
+        audit("waitlist.join", entry, user=user, show_id=show.id,
+              after={"exhibitor_id": exhibitor.id, "booth": booth.code if booth else "", "booth_type": booth_type})
+        db.session.commit()
+    except BaseException:
         db.session.rollback()
-        raise BoothError(_("The exhibitor is already on this waiting list."), "duplicate", 409)
-    audit("waitlist.join", entry, user=user, show_id=show.id,
-          after={"exhibitor_id": exhibitor.id, "booth": booth_code, "booth_type": booth_type})
-    db.session.commit()
+        raise
     return entry
+
+
+def get_waitlist_entry(show: Show, entry_id, organization_id=None) -> WaitlistEntry | None:
+    """The entry of this show (and, for a portal user, of their organization only)."""
+    try:
+        stmt = select(WaitlistEntry).where(WaitlistEntry.id == int(entry_id), WaitlistEntry.show_id == show.id)
+    except (TypeError, ValueError):
+        return None
+    if organization_id is not None:
+        stmt = stmt.join(Exhibitor, Exhibitor.id == WaitlistEntry.exhibitor_id).where(
+            Exhibitor.organization_id == organization_id)
+    return db.session.scalar(stmt)
+
+
+def leave_waitlist(entry: WaitlistEntry, user=None) -> WaitlistEntry:
+    write_transaction()
+    try:
+        stmt = select(WaitlistEntry).where(WaitlistEntry.id == entry.id).execution_options(populate_existing=True)
+        entry = db.session.scalar(stmt if is_sqlite() else stmt.with_for_update())
+        if entry.status != "waiting":
+            raise BoothError(_("This entry is no longer waiting (it is %(status)s).",
+                               status=WAITLIST_TITLES[entry.status]), "bad_transition", 409)
+        entry.status, entry.left_at = "left", utcnow()
+        audit("waitlist.leave", entry, user=user, show_id=entry.show_id,
+              before={"status": "waiting"}, after={"status": "left"})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return entry
+
+
+def _entries_stmt(show: Show):
+    return (select(WaitlistEntry, Booth.code, Organization.name_zh, Organization.name_en, Booking.status,
+                   Booking.held_until)
+            .join(Exhibitor, Exhibitor.id == WaitlistEntry.exhibitor_id)
+            .join(Organization, Organization.id == Exhibitor.organization_id)
+            .outerjoin(Booth, Booth.id == WaitlistEntry.booth_id)
+            .outerjoin(Booking, Booking.id == WaitlistEntry.offered_booking_id)
+            .where(WaitlistEntry.show_id == show.id))
+
+
+def waitlist_stmt(show: Show, *, organization_id=None, waiting: bool = True, booth_id=None, booth_type=None):
+    """Waiting entries in the order offers go out (per booth, then per type; first come
+    first), or (waiting=False) offers made and entries taken off, newest first.
+    ``organization_id``: a portal user's own entries only."""
+    stmt = _entries_stmt(show)
+    if organization_id is not None:
+        stmt = stmt.where(Exhibitor.organization_id == organization_id)
+    if booth_id is not None:
+        stmt = stmt.where(WaitlistEntry.booth_id == booth_id)
+    if booth_type:
+        stmt = stmt.where(WaitlistEntry.booth_id.is_(None), WaitlistEntry.booth_type == booth_type)
+    if waiting:
+        return stmt.where(WaitlistEntry.status == "waiting").order_by(
+            WaitlistEntry.booth_id.is_(None), Booth.code, WaitlistEntry.booth_type, WaitlistEntry.created_at,
+            WaitlistEntry.id)
+    return stmt.where(WaitlistEntry.status != "waiting").order_by(
+        func.coalesce(WaitlistEntry.offered_at, WaitlistEntry.left_at).desc(), WaitlistEntry.id.desc())
+
+
+def waitlist_queues(show: Show, organization_id=None) -> list:
+    return db.session.execute(waitlist_stmt(show, organization_id=organization_id)).all()
+
+
+def waitlist_history(show: Show, organization_id=None) -> list:
+    return db.session.execute(waitlist_stmt(show, organization_id=organization_id, waiting=False)).all()
+
+
+def offer_outcome(entry: WaitlistEntry, booking_status: str | None) -> str:
+    """What became of an entry: waiting, left, or for an offer: pending / accepted /
+    lapsed (the offer's hold ran out) / declined (released or cancelled)."""
+    if entry.status != "offered":
+        return entry.status
+    if booking_status == "held":
+        return "pending"
+    if booking_status in ("reserved", "confirmed", "paid"):
+        return "accepted"
+    if booking_status == "expired":
+        return "lapsed"
+    return "declined"
+
+
+def waitlist_json(row) -> dict:
+    entry, code, name_zh, name_en, booking_status, held_until = row
+    return {"id": entry.id, "exhibitor": entry.exhibitor_id, "exhibitor_name": name_zh or name_en,
+            "booth": code, "booth_type": entry.booth_type or None, "status": entry.status,
+            "joined_at": entry.created_at.isoformat(), "offered_booking": entry.offered_booking_id,
+            "offered_at": entry.offered_at.isoformat() if entry.offered_at else None,
+            "offer_until": entry.offer_until.isoformat() if entry.offer_until else None,
+            "outcome": offer_outcome(entry, booking_status)}
 
 
 def _offer_to_waitlist(booth: Booth) -> Booking | None:
@@ -707,7 +1021,7 @@ def _offer_to_waitlist(booth: Booth) -> Booking | None:
         return None
     show = db.session.get(Show, booth.show_id)
     entries = db.session.scalars(
-        select(WaitlistEntry).where(WaitlistEntry.show_id == booth.show_id, WaitlistEntry.offered_booking_id.is_(None),
+        select(WaitlistEntry).where(WaitlistEntry.show_id == booth.show_id, WaitlistEntry.status == "waiting",
                                     or_(WaitlistEntry.booth_id == booth.id,
                                         and_(WaitlistEntry.booth_id.is_(None), WaitlistEntry.booth_type == booth.type)))
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)).all()
@@ -715,15 +1029,17 @@ def _offer_to_waitlist(booth: Booth) -> Booking | None:
         exhibitor = db.session.get(Exhibitor, entry.exhibitor_id)
         if exhibitor.status in ("rejected", "withdrawn"):
             continue
+        now = utcnow()
         offer = Booking(show_id=booth.show_id, booth_id=booth.id, exhibitor_id=entry.exhibitor_id, status="held",
-                        held_until=utcnow() + dt.timedelta(minutes=int(setting(show, "booths.offer_minutes"))))
+                        held_until=now + dt.timedelta(minutes=int(setting(show, "booths.offer_minutes"))))
         try:
-            _apply_price(offer, booth, utcnow().date(), None)
+            _apply_price(offer, booth, now.date(), None)
         except BoothError:
             return None     # no price: the booth cannot be offered; it stays free
         db.session.add(offer)
         db.session.flush()
-        entry.offered_booking_id = offer.id
+        entry.status, entry.offered_booking_id = "offered", offer.id
+        entry.offered_at, entry.offer_until = now, offer.held_until
         audit("booking.offer", offer, after=dict(booking_json(offer), waitlist_entry=entry.id))
         return offer
     return None
@@ -847,6 +1163,28 @@ def plan_rows(show: Show, hall_id: int) -> list:
                                                           Booth.depth_cm))).all()
 
 
+def plan_live(show: Show, hall_id: int) -> dict:
+    """{booth id: (status, name_zh, name_en)} of the hall's taken or blocked booths — one
+    query, run through the Core (no ORM rows): the floor plan's only per-render read."""
+    stmt = (_rows_stmt(show, hall_id, (Booth.id,)).where(or_(Booth.blocked, Booking.id.is_not(None)))
+            .order_by(None))
+    return {r[0]: (r[1], r[4], r[5]) for r in db.session.connection().execute(stmt).all()}
+
+
+def plan_geometry(hall_id: int) -> list:
+    """(id, code, x, y, width, depth) of the hall's booths in drawing order (cached by the plan)."""
+    return db.session.connection().execute(
+        select(Booth.id, Booth.code, Booth.x_cm, Booth.y_cm, Booth.width_cm, Booth.depth_cm)
+        .where(Booth.hall_id == hall_id).order_by(Booth.code)).all()
+
+
+def hall_svg(show: Show, hall: Hall) -> str:
+    from .floorplan import hall_svg as draw
+    # The version straight from the database, not from a Hall the session may hold stale.
+    version = db.session.scalar(select(Hall.layout_version).where(Hall.id == hall.id))
+    return draw(hall, version, plan_live(show, hall.id), lambda: plan_geometry(hall.id))
+
+
 def _rows_stmt(show: Show, hall_id: int | None, booth_columns: tuple):
     now = utcnow()
     # Joined in the ON clause (not a subquery) so both databases use the booth_id index.
@@ -878,23 +1216,26 @@ def figures(show: Show) -> dict:
     area = Booth.width_cm * Booth.depth_cm
     total = db.session.execute(select(func.count(Booth.id), func.coalesce(func.sum(area), 0))
                                .where(Booth.show_id == show.id, Booth.blocked.is_(False))).one()
-    booked = (select(Booth.type, Hall.code.label("hall"), area.label("area"), Booking.price_minor, Booking.paid_minor)
-              .join(Booking, Booking.booth_id == Booth.id).join(Hall, Hall.id == Booth.hall_id)
-              .where(Booking.show_id == show.id, Booking.status.in_(contracted)).subquery())
-    sums = db.session.execute(select(func.count(), func.coalesce(func.sum(booked.c.area), 0),
-                                     func.coalesce(func.sum(booked.c.price_minor), 0),
-                                     func.coalesce(func.sum(booked.c.paid_minor), 0))).one()
-    by_type = db.session.execute(select(booked.c.type, func.sum(booked.c.area)).group_by(booked.c.type)
-                                 .order_by(booked.c.type)).all()
-    by_hall = db.session.execute(select(booked.c.hall, func.sum(booked.c.area)).group_by(booked.c.hall)
-                                 .order_by(booked.c.hall)).all()
+    # One grouped query (a handful of type × hall groups) gives every other figure.
+    groups = db.session.execute(
+        select(Booth.type, Hall.code, func.count(Booking.id), func.sum(area), func.sum(Booking.price_minor),
+               func.sum(Booking.paid_minor))
+        .join(Booking, Booking.booth_id == Booth.id).join(Hall, Hall.id == Booth.hall_id)
+        .where(Booking.show_id == show.id, Booking.status.in_(contracted))
+        .group_by(Booth.type, Hall.code)).all()
+    by_type: dict = {}
+    by_hall: dict = {}
+    for type_, hall, _n, a, _price, _paid in groups:
+        by_type[type_] = by_type.get(type_, 0) + int(a)
+        by_hall[hall] = by_hall.get(hall, 0) + int(a)
+    net = sum(int(g[3]) for g in groups)
     return {
-        "booths": total[0], "gross_m2": int(total[1]) / 10_000, "contracted_booths": sums[0],
-        "net_m2": int(sums[1]) / 10_000, "revenue_booked_minor": int(sums[2]),
-        "revenue_received_minor": int(sums[3]), "currency": show.currency,
-        "occupancy_pct": round(100 * int(sums[1]) / int(total[1]), 1) if total[1] else 0.0,
-        "m2_by_type": {t: int(a) / 10_000 for t, a in by_type},
-        "m2_by_hall": {h: int(a) / 10_000 for h, a in by_hall},
+        "booths": total[0], "gross_m2": int(total[1]) / 10_000, "contracted_booths": sum(g[2] for g in groups),
+        "net_m2": net / 10_000, "revenue_booked_minor": sum(int(g[4]) for g in groups),
+        "revenue_received_minor": sum(int(g[5]) for g in groups), "currency": show.currency,
+        "occupancy_pct": round(100 * net / int(total[1]), 1) if total[1] else 0.0,
+        "m2_by_type": {t: a / 10_000 for t, a in sorted(by_type.items())},
+        "m2_by_hall": {h: a / 10_000 for h, a in sorted(by_hall.items())},
     }
 
 
@@ -993,6 +1334,8 @@ def generate(show: Show, counts: dict, rng) -> None:
                        "open_sides": 2 if kind == "corner" else 1, "blocked": rng.random() < 0.02})
     if booths:
         db.session.execute(Booth.__table__.insert(), booths)
+        for hall in halls_made:
+            _layout_changed(hall.id)
     if db.session.scalar(select(PriceList.id).where(PriceList.show_id == show.id)) is None:
         db.session.add(PriceList(show_id=show.id, currency=show.currency, published_at=utcnow(), deposit_pct=30,
                                  rates={"shell": 150_000, "raw": 120_000, "corner": 160_000, "peninsula": 170_000,

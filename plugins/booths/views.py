@@ -6,6 +6,7 @@ import os
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,14 +19,40 @@ from plugins.exhibitors.models import Exhibitor
 
 from . import operations as ops
 from . import pdf
-from .floorplan import COLOURS, STATUS_TITLES, hall_svg
-from .forms import ActionForm, ExceptionForm, HoldForm, MoveForm, PaymentForm, PortalHoldForm, PriceListForm
-from .models import BOOTH_TYPES, Booking, DiscountRule, Payment
+from .floorplan import COLOURS, STATUS_TITLES
+from .forms import (ActionForm, BlockForm, DiscountRuleForm, ExceptionForm, HoldForm, MergeForm, MoveForm,
+                    PaymentForm, PortalHoldForm, PortalWaitlistForm, PriceListForm, SplitForm, WaitlistForm)
+from .models import BOOTH_TYPES, Booking, Booth, Payment
 
 bp = Blueprint("booths", __name__, template_folder="templates")
 STAFF = ("admin", "organizer", "account_manager")
 ORGANIZER = ("admin", "organizer")
 HERE = os.path.dirname(os.path.abspath(__file__))
+TYPE_TITLES = {"shell": _l("Shell scheme"), "raw": _l("Raw space"), "corner": _l("Corner booth"),
+               "peninsula": _l("Peninsula booth"), "island": _l("Island booth")}
+
+
+@bp.app_context_processor
+def _booth_words():
+    return {"booth_type_titles": TYPE_TITLES, "booth_outcome_titles": ops.OUTCOME_TITLES,
+            "booth_offer_outcome": ops.offer_outcome}
+
+
+def _type_choices(blank):
+    return [("", blank)] + [(t, str(TYPE_TITLES[t])) for t in BOOTH_TYPES]
+
+
+def _exhibitor_choices(show):
+    exhibitors = db.session.execute(
+        select(Exhibitor.id, Organization.name_zh, Organization.name_en)
+        .join(Organization, Organization.id == Exhibitor.organization_id)
+        .where(Exhibitor.show_id == show.id, Exhibitor.status.not_in(("rejected", "withdrawn")))
+        .order_by(Organization.sort_name)).all()
+    return [(e.id, e.name_zh or e.name_en) for e in exhibitors]
+
+
+def _organizer() -> bool:
+    return current_user.role in ORGANIZER
 
 
 def _show():
@@ -48,7 +75,7 @@ def index():
     show = _show()
     ops.expire_holds(show)
     halls, hall = _hall(show)
-    svg = hall_svg(hall, ops.plan_rows(show, hall.id)) if hall else ""
+    svg = ops.hall_svg(show, hall) if hall else ""
     return render_template("booths/index.html", show=show, halls=halls, hall=hall, svg=svg, colours=COLOURS,
                            titles=STATUS_TITLES, figures=ops.figures(show) if current_user.role != "exhibitor" else None,
                            price_list=ops.price_list(show))
@@ -86,13 +113,8 @@ def booth(code):
     own = ops.exhibitor_of_organization(show, current_user.organization_id) if portal else None
     form = PortalHoldForm() if portal else HoldForm()
     if not portal:
-        exhibitors = db.session.execute(
-            select(Exhibitor.id, Organization.name_zh, Organization.name_en)
-            .join(Organization, Organization.id == Exhibitor.organization_id)
-            .where(Exhibitor.show_id == show.id, Exhibitor.status.not_in(("rejected", "withdrawn")))
-            .order_by(Organization.sort_name)).all()
-        form.exhibitor.choices = [(e.id, e.name_zh or e.name_en) for e in exhibitors]
-        rules = db.session.scalars(select(DiscountRule).where(DiscountRule.show_id == show.id)).all()
+        form.exhibitor.choices = _exhibitor_choices(show)
+        rules = [r for r, _n in ops.discount_rules(show, current_only=True)]
         form.discount_rule.choices = [(0, _("List price"))] + [(r.id, f"{r.name} (−{r.percent}%)") for r in rules]
     if form.validate_on_submit():
         if portal and own is None:
@@ -110,8 +132,261 @@ def booth(code):
     booking = None
     if row is not None and row.booking_id and not portal:
         booking = db.session.get(Booking, row.booking_id)
+    queue = [] if portal and own is None else db.session.execute(ops.waitlist_stmt(
+        show, organization_id=current_user.organization_id if portal else None, booth_id=b.id)).all()
+    wait_form = PortalWaitlistForm(formdata=None) if portal else WaitlistForm(formdata=None)
+    if not portal:
+        wait_form.exhibitor.choices = _exhibitor_choices(show)
+    wait_form.booth.data = b.code
     return render_template("booths/booth.html", show=show, booth=b, row=row, price=price, no_price=no_price,
-                           form=form, booking=booking, portal=portal, titles=STATUS_TITLES)
+                           form=form, booking=booking, portal=portal, titles=STATUS_TITLES, queue=queue,
+                           own=own, wait_form=wait_form, block_form=BlockForm(formdata=None),
+                           split_form=SplitForm(formdata=None), merge_form=MergeForm(formdata=None),
+                           action_form=ActionForm(formdata=None), organizer=_organizer())
+
+
+def _booth_or_404(show, code) -> Booth:
+    b = ops.booth_by_code(show, code)
+    if b is None:
+        abort(404)
+    return b
+
+
+def _back(default):
+    # Forms on the booth page and the booth list post here and return where they came from.
+    target = request.form.get("next", "")
+    local = target.startswith("/") and not target.startswith(("//", "/\\"))     # never another site
+    return redirect(target if local else default)
+
+
+@bp.route("/booth/<code>/block", methods=["POST"])
+@require(*ORGANIZER)
+def block(code):
+    return _set_blocked(code, True)
+
+
+@bp.route("/booth/<code>/unblock", methods=["POST"])
+@require(*ORGANIZER)
+def unblock(code):
+    return _set_blocked(code, False)
+
+
+def _set_blocked(code, blocked: bool):
+    show = _show()
+    b = _booth_or_404(show, code)
+    form = BlockForm()
+    if not form.validate_on_submit():
+        flash(_("Please check the form: %(errors)s", errors=_form_errors(form)), "error")
+    else:
+        try:
+            ops.set_blocked(b, blocked, form.reason.data or "", user=current_user)
+        except ops.BoothError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Booth %(code)s is blocked.", code=b.code) if blocked else
+                  _("Booth %(code)s is unblocked.", code=b.code), "success")
+    return _back(url_for("booths.booth", code=b.code))
+
+
+def _form_errors(form) -> str:
+    return "; ".join(f"{getattr(form, k).label.text if hasattr(form, k) else k}: {', '.join(map(str, v))}"
+                     for k, v in form.errors.items())
+
+
+@bp.route("/booth/<code>/split", methods=["POST"])
+@require(*ORGANIZER)
+def split(code):
+    show = _show()
+    b = _booth_or_404(show, code)
+    form = SplitForm()
+    if not form.validate_on_submit():
+        flash(_("Please check the form: %(errors)s", errors=_form_errors(form)), "error")
+        return redirect(url_for("booths.booth", code=b.code))
+    try:
+        left, right = ops.split_booth(b, (form.at.data or "").strip() or None,
+                                      codes=(form.left_code.data or "", form.right_code.data or ""),
+                                      user=current_user)
+    except ops.BoothError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("booths.booth", code=b.code))
+    flash(_("Booth %(code)s was split into %(a)s and %(b)s.", code=code, a=left.code, b=right.code), "success")
+    return redirect(url_for("booths.booth", code=left.code))
+
+
+@bp.route("/booth/<code>/merge", methods=["POST"])
+@require(*ORGANIZER)
+def merge(code):
+    show = _show()
+    b = _booth_or_404(show, code)
+    form = MergeForm()
+    if not form.validate_on_submit():
+        flash(_("Please check the form: %(errors)s", errors=_form_errors(form)), "error")
+        return redirect(url_for("booths.booth", code=b.code))
+    try:
+        other = ops.booth_by_code(show, form.other.data or "")
+        if other is None:
+            raise ops.BoothError(_("No booth %(code)s in this show.", code=form.other.data or ""), "unknown_booth")
+        merged = ops.merge_booths(b, other, code=form.code.data or "", user=current_user)
+    except ops.BoothError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("booths.booth", code=b.code))
+    flash(_("Booths %(a)s and %(b)s were merged into %(code)s.", a=b.code, b=other.code, code=merged.code),
+          "success")
+    return redirect(url_for("booths.booth", code=merged.code))
+
+
+@bp.route("/list")
+@require(*STAFF)
+def booth_list():
+    """Every booth of a hall with status, type, size, list price and block reason."""
+    show = _show()
+    ops.expire_holds(show)
+    halls, hall = _hall(show)
+    rows = ops.booth_rows(show, hall.id) if hall else []
+    pl = ops.price_list(show)
+    today = ops.utcnow().date()
+    prices = {}
+    for r in rows:
+        try:
+            prices[r.Booth.id] = ops.quote(r.Booth, today, pl)["total_minor"]
+        except ops.BoothError:
+            prices[r.Booth.id] = None
+    return render_template("booths/list.html", show=show, halls=halls, hall=hall, rows=rows, prices=prices,
+                           titles=STATUS_TITLES, block_form=BlockForm(formdata=None), organizer=_organizer(),
+                           currency=pl.currency if pl else show.currency)
+
+
+# --- waiting list ---------------------------------------------------------------------------
+@bp.route("/waitlist", methods=["GET", "POST"])
+@require(*STAFF, "exhibitor")
+def waitlist():
+    """Staff: every queue in order, and the offers made with their expiry and outcome; they
+    add an exhibitor. Portal: the organization's own entries and offers; it joins for itself."""
+    show = _show()
+    ops.expire_holds(show)
+    portal = current_user.role == "exhibitor"
+    own = ops.exhibitor_of_organization(show, current_user.organization_id) if portal else None
+    form = PortalWaitlistForm() if portal else WaitlistForm()
+    form.booth_type.choices = _type_choices(_("— a specific booth —"))
+    if not portal:
+        form.exhibitor.choices = _exhibitor_choices(show)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash(_("Please check the form: %(errors)s", errors=_form_errors(form)), "error")
+        elif portal and own is None:
+            flash(_("Your organization is not an exhibitor of this show."), "error")
+        else:
+            try:
+                entry = ops.join_waitlist(show, own.id if portal else form.exhibitor.data,
+                                          booth_code=form.booth.data or "", booth_type=form.booth_type.data or "",
+                                          user=current_user,
+                                          organization_id=current_user.organization_id if portal else None)
+            except ops.BoothError as exc:
+                flash(str(exc), "error")
+            else:
+                flash(_("Added to the waiting list (entry %(id)s).", id=entry.id), "success")
+                return _back(url_for("booths.waitlist"))
+        if request.form.get("next"):
+            return _back(url_for("booths.waitlist"))
+    org = current_user.organization_id if portal else None
+    if portal and own is None:
+        queues, history = [], []
+    else:
+        queues, history = ops.waitlist_queues(show, org), ops.waitlist_history(show, org)
+    # Place in line counts every waiting entry; a portal user still sees only its own rows.
+    positions, seen = {}, {}
+    for row in (ops.waitlist_queues(show) if portal else queues):
+        key = (row[0].booth_id, row[0].booth_type)
+        seen[key] = seen.get(key, 0) + 1
+        positions[row[0].id] = seen[key]
+    return render_template("booths/waitlist.html", show=show, form=form, queues=queues, history=history,
+                           positions=positions, portal=portal, action_form=ActionForm(formdata=None))
+
+
+@bp.route("/waitlist/<int:entry_id>/leave", methods=["POST"])
+@require(*STAFF, "exhibitor")
+def waitlist_leave(entry_id):
+    show = _show()
+    portal = current_user.role == "exhibitor"
+    entry = ops.get_waitlist_entry(show, entry_id, current_user.organization_id if portal else None)
+    if entry is None or (portal and current_user.organization_id is None):
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        ops.leave_waitlist(entry, user=current_user)
+    except ops.BoothError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Taken off the waiting list."), "success")
+    return _back(url_for("booths.waitlist"))
+
+
+# --- discount rules ---------------------------------------------------------------------------
+@bp.route("/rules", methods=["GET", "POST"])
+@require(*ORGANIZER)
+def rules():
+    show = _show()
+    form = DiscountRuleForm()
+    form.booth_type.choices = _type_choices(_("Any type"))
+    if form.validate_on_submit():
+        try:
+            rule = ops.add_discount_rule(show, form.name.data, form.percent.data, min_area_m2=form.min_area_m2.data,
+                                         booth_type=form.booth_type.data or "", user=current_user)
+        except ops.BoothError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Discount rule %(name)s published.", name=rule.name), "success")
+            return redirect(url_for("booths.rules"))
+    elif form.is_submitted():
+        flash(_("Please check the form: %(errors)s", errors=_form_errors(form)), "error")
+    return render_template("booths/rules.html", show=show, form=form, rules=ops.discount_rules(show),
+                           action_form=ActionForm(formdata=None))
+
+
+@bp.route("/rules/<int:rule_id>", methods=["GET", "POST"])
+@require(*ORGANIZER)
+def rule(rule_id):
+    show = _show()
+    found = next(((r, n) for r, n in ops.discount_rules(show) if r.id == rule_id), None)
+    if found is None:
+        abort(404)
+    r, cited = found
+    form = DiscountRuleForm()
+    form.booth_type.choices = _type_choices(_("Any type"))
+    if request.method == "GET":
+        form.name.data, form.percent.data = r.name, str(r.percent)
+        form.min_area_m2.data, form.booth_type.data = f"{r.min_area_cm2 / 10_000:g}", r.booth_type
+    elif form.validate_on_submit():
+        try:
+            ops.edit_discount_rule(show, r.id, form.name.data, form.percent.data, min_area_m2=form.min_area_m2.data,
+                                   booth_type=form.booth_type.data or "", user=current_user)
+        except ops.BoothError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Discount rule %(name)s saved.", name=form.name.data.strip()), "success")
+            return redirect(url_for("booths.rules"))
+    else:
+        flash(_("Please check the form: %(errors)s", errors=_form_errors(form)), "error")
+    return render_template("booths/rule.html", show=show, form=form, rule=r, cited=cited,
+                           action_form=ActionForm(formdata=None))
+
+
+@bp.route("/rules/<int:rule_id>/retire", methods=["POST"])
+@require(*ORGANIZER)
+def rule_retire(rule_id):
+    show = _show()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        r = ops.retire_discount_rule(show, rule_id, user=current_user)
+    except ops.BoothError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(str(exc), "error")
+    else:
+        flash(_("Discount rule %(name)s retired: no new booking can use it.", name=r.name), "success")
+    return redirect(url_for("booths.rules"))
 
 
 def _booking_or_404(show, booking_id) -> Booking:

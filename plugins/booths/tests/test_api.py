@@ -50,7 +50,7 @@ def test_blocked_booth_and_missing_fields(client):
     show = booth_show(2)
     ex = make_exhibitor(show)
     from plugins.booths import operations as ops
-    ops.set_blocked(ops.booth_by_code(show, "A102"), True)
+    ops.set_blocked(ops.booth_by_code(show, "A102"), True, "pillar")
     _, token = create_token(show, "organizer")
     base = f"/api/v1/shows/{show.slug}/bookings"
     r = _api(client, "POST", base, token, {"booth": "A102", "exhibitor": ex.id})

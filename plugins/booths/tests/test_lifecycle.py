@@ -60,7 +60,7 @@ def test_price_breakdown_corner_open_sides_and_early_bird(app):
 def test_blocked_taken_and_unknown_booths_are_refused_nothing_changes(app):
     show = booth_show()
     ex, other = make_exhibitor(show), make_exhibitor(show)
-    ops.set_blocked(ops.booth_by_code(show, "A102"), True)
+    ops.set_blocked(ops.booth_by_code(show, "A102"), True, "pillar")
     with pytest.raises(ops.BoothError, match="A102 is blocked") as err:
         ops.hold_booth(show, "A102", ex.id)
     assert err.value.code == "booth_blocked"

@@ -37,7 +37,7 @@ def test_book_a_booth_by_clicking_it_on_the_floor_plan(page, live_server):
 def test_floor_plan_page_shows_statuses_legend_and_names(client):
     show = booth_show(3)
     ex = make_exhibitor(show, "广州灯具公司")
-    ops.set_blocked(ops.booth_by_code(show, "A103"), True)
+    ops.set_blocked(ops.booth_by_code(show, "A103"), True, "fire exit")
     ops.hold_booth(show, "A101", ex.id)
     client.login(make_user("organizer"))
     page = client.get("/booths/").get_data(as_text=True)

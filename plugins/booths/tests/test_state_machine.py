@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from crm_expo.extensions import db
 from plugins.booths import operations as ops
-from plugins.booths.models import ACTIVE_STATES, Booking, Payment
+from plugins.booths.models import ACTIVE_STATES, Booking, Booth, Payment, WaitlistEntry
 
 from .helpers import booth_show, make_exhibitor
 
@@ -19,7 +19,6 @@ def test_no_sequence_of_operations_breaks_the_invariants(app):
         @initialize()
         def setup(self):
             self.show = booth_show(3, deposit_pct=30)
-            ops.set_blocked(ops.booth_by_code(self.show, "A103"), False)
             self.exhibitors = [make_exhibitor(self.show).id for _ in range(3)]
             self.contracts = 0
 
@@ -75,11 +74,23 @@ def test_no_sequence_of_operations_breaks_the_invariants(app):
 
         @rule(code=st.sampled_from(CODES), blocked=st.booleans())
         def block(self, code, blocked):
-            self._try(ops.set_blocked, ops.booth_by_code(self.show, code), blocked)
+            self._try(ops.set_blocked, ops.booth_by_code(self.show, code), blocked, "maintenance")
 
         @rule()
         def expire(self):
             ops.expire_holds(self.show)
+
+        @rule(ex=st.integers(0, 2), what=st.sampled_from(CODES + ["shell", "raw"]))
+        def join_waitlist(self, ex, what):
+            kw = {"booth_type": what} if what in ("shell", "raw") else {"booth_code": what}
+            self._try(ops.join_waitlist, self.show, self.exhibitors[ex], **kw)
+
+        @rule(i=st.integers(0, 20))
+        def leave_waitlist(self, i):
+            ids = db.session.scalars(select(WaitlistEntry.id).where(WaitlistEntry.show_id == self.show.id)
+                                     .order_by(WaitlistEntry.id)).all()
+            if ids:
+                self._try(ops.leave_waitlist, db.session.get(WaitlistEntry, ids[i % len(ids)]))
 
         @invariant()
         def invariants(self):
@@ -106,6 +117,20 @@ def test_no_sequence_of_operations_breaks_the_invariants(app):
             for r in ops.booth_rows(self.show):
                 if r.Booth.blocked:
                     assert r.status == "blocked"
+            entries = db.session.scalars(select(WaitlistEntry).where(WaitlistEntry.show_id == self.show.id)).all()
+            waiting = [(e.exhibitor_id, e.booth_id, e.booth_type) for e in entries if e.status == "waiting"]
+            assert len(set(waiting)) == len(waiting), "an exhibitor waits twice for the same thing"
+            by_id = {b.id: b for b in rows}
+            for e in entries:
+                if e.status == "offered":
+                    offer = by_id[e.offered_booking_id]
+                    assert offer.exhibitor_id == e.exhibitor_id and e.offer_until is not None
+            # Nobody waits for a specific booth that is free: freeing a booth offers it.
+            taken = {b.booth_id for b in active}
+            for e in entries:
+                if e.status == "waiting" and e.booth_id is not None:
+                    booth = db.session.get(Booth, e.booth_id)
+                    assert booth.blocked or booth.id in taken, f"{booth.code} free while someone waits"
 
         def teardown(self):
             db.session.rollback()
@@ -117,5 +142,5 @@ def test_no_sequence_of_operations_breaks_the_invariants(app):
                 db.session.execute(text(f"DELETE FROM {t}"))
             db.session.commit()
 
-    Bookings.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+    Bookings.TestCase.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
     Bookings.TestCase().runTest()
