@@ -75,6 +75,9 @@ class Exhibitor(db.Model):
         CheckConstraint("(kind = 'co') = (main_exhibitor_id IS NOT NULL)", name="co_has_main"),
         CheckConstraint("main_exhibitor_id IS NULL OR main_exhibitor_id <> id", name="not_own_main"),
         Index("ix_exhibitors_exhibitor_show_status", "show_id", "status"),
+        # The list pages by keyset in application order, and by country then name.
+        Index("ix_exhibitors_exhibitor_show_applied", "show_id", "applied_at", "id"),
+        Index("ix_exhibitors_exhibitor_show_country", "show_id", "country"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)

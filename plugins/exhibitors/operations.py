@@ -4,6 +4,7 @@ Each public function is one transaction: it checks, writes, audits, commits, and
 sends signals. Refusals raise :class:`ExhibitorError` with a message for the user."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import secrets
@@ -20,6 +21,7 @@ from crm_expo.customers import get_or_create_organization
 from crm_expo import signals
 from crm_expo.database import utcnow, write_transaction
 from crm_expo.extensions import db
+from crm_expo.listing import PER_PAGE, Order, Page, Position, seek_page, unindexed
 from crm_expo.models import Organization, Person, Setting, Show, User, audit
 from crm_expo.search import fold_query
 
@@ -552,14 +554,18 @@ def review_document(doc: ExhibitorDocument, decision: str, *, note: str = "", us
 
 
 # --- lists and search ---------------------------------------------------------------------------
-SORTS = {
-    "name": (Organization.sort_name,),
-    "-name": (Organization.sort_name.desc(),),
-    "applied": (Exhibitor.applied_at, Exhibitor.id),
-    "-applied": (Exhibitor.applied_at.desc(), Exhibitor.id.desc()),
-    "status": (Exhibitor.status, Organization.sort_name),
-    "country": (Exhibitor.country, Organization.sort_name),
+# Every order ends with the organization id: one exhibitor per organization and show, so rows
+# that tie on the visible key (two companies of one name) still have one fixed place; the
+# organizations sort_name index holds (sort_name, id) in that order.
+ORDERS = {
+    "name": Order((Organization.sort_name, Organization.id), (str, int)),
+    "-name": Order((Organization.sort_name, Organization.id), (str, int), descending=True),
+    "applied": Order((Exhibitor.applied_at, Exhibitor.id), (dt.datetime, int)),
+    "-applied": Order((Exhibitor.applied_at, Exhibitor.id), (dt.datetime, int), descending=True),
+    "status": Order((Exhibitor.status, Organization.sort_name, Organization.id), (str, str, int), grouped=True),
+    "country": Order((Exhibitor.country, Organization.sort_name, Organization.id), (str, str, int), grouped=True),
 }
+SORTS = {key: tuple(order.clauses()) for key, order in ORDERS.items()}
 
 
 def matching_organization_ids(q: str):
@@ -577,29 +583,68 @@ def matching_organization_ids(q: str):
         OrganizationSearchToken.token >= folded, OrganizationSearchToken.token < prefix_upper_bound(folded))
 
 
-def exhibitor_query(show: Show, *, q: str = "", status: str = "", category_id=None, country: str = "",
-                    account_manager_id=None, organization_id=None, sort: str = "name"):
-    """SELECT of the show's exhibitors with filters; the caller paginates."""
+def _exhibitor_filters(show: Show, *, q: str = "", status: str = "", category_id=None, country: str = "",
+                       account_manager_id=None, organization_id=None, walk_names: bool = False) -> list:
+    """WHERE conditions on exhibitor columns only (so that counting needs no company join)."""
+    # walk_names: SQLite plans without statistics; hide the show's indexes so that the
+    # organizations sort_name index drives the join (unindexed is a no-op on PostgreSQL).
+    conds = [(unindexed(Exhibitor.show_id) if walk_names else Exhibitor.show_id) == show.id]
+    if organization_id is not None:
+        conds.append(Exhibitor.organization_id == organization_id)
+    if q and q.strip():
+        conds.append(Exhibitor.organization_id.in_(matching_organization_ids(q)))
+    if status:
+        conds.append(Exhibitor.status == status)
+    if country:
+        conds.append(Exhibitor.country == country.upper())
+    if account_manager_id:
+        conds.append(Exhibitor.account_manager_id == int(account_manager_id))
+    if category_id:
+        conds.append(Exhibitor.id.in_(select(ExhibitorCategoryLink.exhibitor_id).where(
+            ExhibitorCategoryLink.category_id == int(category_id))))
+    return conds
+
+
+def exhibitor_query(show: Show, *, sort: str = "name", walk_names: bool = False, **filters):
+    """SELECT of the show's exhibitors with filters, ordered; the caller paginates (the list
+    page by keyset: exhibitor_page). ``walk_names``: plan for a large set sorted by name —
+    read companies in name order and keep this show's exhibitors, instead of sorting them all."""
     # The list shows company, categories and manager of every row: load them with the page,
     # not one query per row.
     stmt = (select(Exhibitor).join(Organization, Organization.id == Exhibitor.organization_id)
             .options(contains_eager(Exhibitor.organization), selectinload(Exhibitor.categories),
                      selectinload(Exhibitor.account_manager))
-            .where(Exhibitor.show_id == show.id))
-    if organization_id is not None:
-        stmt = stmt.where(Exhibitor.organization_id == organization_id)
-    if q and q.strip():
-        stmt = stmt.where(Exhibitor.organization_id.in_(matching_organization_ids(q)))
-    if status:
-        stmt = stmt.where(Exhibitor.status == status)
-    if country:
-        stmt = stmt.where(Exhibitor.country == country.upper())
-    if account_manager_id:
-        stmt = stmt.where(Exhibitor.account_manager_id == int(account_manager_id))
-    if category_id:
-        stmt = stmt.where(Exhibitor.id.in_(select(ExhibitorCategoryLink.exhibitor_id).where(
-            ExhibitorCategoryLink.category_id == int(category_id))))
-    return stmt.order_by(*SORTS.get(sort, SORTS["name"]), Exhibitor.id)
+            .where(*_exhibitor_filters(show, walk_names=walk_names, **filters)))
+    if walk_names:
+        stmt = stmt.where(Organization.sort_name >= "")   # always true: lets the planner seek the index
+    return stmt.order_by(*SORTS.get(sort, SORTS["name"]))
+
+
+def exhibitor_count(show: Show, **filters) -> int:
+    """How many exhibitors the filters select (exhibitor rows only: no company join)."""
+    filters.pop("sort", None)
+    return db.session.scalar(select(func.count()).select_from(Exhibitor).where(*_exhibitor_filters(show, **filters)))
+
+
+def exhibitor_page(show: Show, position: Position, *, per_page: int = PER_PAGE, **filters) -> Page:
+    """One page of the show's exhibitor list with its exact total, fast at any depth
+    (keyset pagination: crm_expo.listing)."""
+    sort = filters.get("sort") if filters.get("sort") in ORDERS else "name"
+    filters["sort"] = sort
+    total = exhibitor_count(show, **dict(filters))
+    if total == 0:
+        return Page(rows=[], total=0)
+    # A small set (total² ≤ per_page × show size, where both plans cost the same) is filtered
+    # first and sorted; a large one sorted by name is read in company-name order, stopping
+    # after a page; otherwise the order's own index serves.
+    show_size = total if not any(v for k, v in filters.items() if k != "sort") else \
+        db.session.scalar(select(func.count()).where(Exhibitor.show_id == show.id))
+    small = total * total <= per_page * show_size
+    walk = sort in ("name", "-name") and not small
+    stmt = exhibitor_query(show, walk_names=walk, **filters).order_by(None)
+    page = seek_page(stmt, ORDERS[sort], position, per_page=per_page, small=small)
+    page.total = total
+    return page
 
 
 def status_counts(show: Show) -> dict[str, int]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from crm_expo.access import require
 from crm_expo.extensions import db
+from crm_expo.listing import ListRequestError, position_from
 from crm_expo.models import Organization, Show
 from crm_expo.web import current_show, show_or_404
 
@@ -29,7 +30,6 @@ bp = Blueprint("exhibitors", __name__, template_folder="templates")
 STAFF = ("admin", "organizer", "account_manager", "service_agent")
 EDITORS = ("admin", "organizer", "account_manager")
 REVIEWERS = ("admin", "organizer")
-PER_PAGE = 50
 
 
 def _load(slug: str, exhibitor_id: int) -> tuple[Show, Exhibitor]:
@@ -72,10 +72,14 @@ def _list(show: Show):
     f = _filters()
     if f["status"] and f["status"] not in STATUSES:
         f["status"] = ""
-    pagination = db.paginate(ops.exhibitor_query(show, **f), page=request.args.get("page", 1, type=int),
-                             per_page=PER_PAGE, error_out=False)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("exhibitors/list.html", show=show, pagination=pagination, filters=f, args=args,
+    if f["sort"] not in ops.ORDERS:
+        f["sort"] = "name"
+    try:
+        page = ops.exhibitor_page(show, position_from(request.args), **f)
+    except ListRequestError as exc:
+        abort(400, description=str(exc))
+    args = {k: v for k, v in request.args.items() if k not in ("page", "after", "before", "last") and v}
+    return render_template("exhibitors/list.html", show=show, listed=show, page=page, filters=f, args=args,
                            categories=ops.categories_for_show(show), managers=ops.account_managers(),
                            counts=ops.status_counts(show), statuses=STATUSES, status_titles=STATUS_TITLES)
 

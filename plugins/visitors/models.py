@@ -51,13 +51,20 @@ class Registration(db.Model):
         CheckConstraint(f"verification IN ({_sql_in(VERIFICATIONS)})", name="verification"),
         CheckConstraint(f"concession IN ({_sql_in(CONCESSIONS)})", name="concession"),
         CheckConstraint(f"length(badge_code) = {BADGE_CODE_LENGTH}", name="badge_code_length"),
-        # The staff list filters and pages by these within a show.
+        # The staff list pages by keyset (show, then id) unfiltered and by each filter...
+        Index("ix_visitors_registration_show_id", "show_id", "id"),
         Index("ix_visitors_registration_show_category", "show_id", "category", "id"),
         Index("ix_visitors_registration_show_verification", "show_id", "verification", "id"),
+        # ...and counts by index ranges alone (covering): registrations and cancellations per
+        # category (the figures and the list totals), category × verification.
+        Index("ix_visitors_registration_show_counts", "show_id", "category", "cancelled_at", "verification"),
+        # A person's registrations; sorted by name, the list reads people in name order and
+        # checks each one's registration here, filters included, without reading the row.
+        Index("ix_visitors_registration_person_show", "person_id", "show_id", "category", "verification"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
     category: Mapped[str] = mapped_column(String(20))
     verification: Mapped[str] = mapped_column(String(16), default="not_required")
     verification_note: Mapped[str] = mapped_column(Text, default="")

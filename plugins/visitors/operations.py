@@ -12,12 +12,13 @@ import io
 import secrets
 
 from flask_babel import get_locale, gettext as _
-from sqlalchemy import exists, func, or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from crm_expo import customers, signals
 from crm_expo.database import utcnow, write_transaction
+from crm_expo.listing import PER_PAGE, Order, Page, Position, count_rows, seek_page, unindexed
 from crm_expo.extensions import db
 from crm_expo.models import Consent, Organization, Person, Show, ShowDay, audit
 from crm_expo.search import name_key, search_keys
@@ -537,45 +538,124 @@ def business_cards(registration: Registration) -> list[BusinessCard]:
 SORTS = {
     "newest": (Registration.id.desc(),),
     "oldest": (Registration.id.asc(),),
-    "name": (Person.sort_name.asc(), Registration.id.asc()),
+    # Ties on the name (many 张伟) are broken by the person: one registration per person and
+    # show, and the persons sort_name index already holds (sort_name, id) in that order.
+    "name": (Person.sort_name.asc(), Person.id.asc()),
 }
+# The same orders for keyset pagination (crm_expo.listing): columns, their types, direction.
+ORDERS = {
+    "newest": Order((Registration.id,), (int,), descending=True),
+    "oldest": Order((Registration.id,), (int,)),
+    "name": Order((Person.sort_name, Person.id), (str, int)),
+}
+SEARCH_LIMIT = 5000          # people a list search looks at (crm_expo.customers ranks them)
+CONSENT_COUNT_CAP = 2_000   # consent-filtered totals above this are shown as "at least"
 
 
 def _consent_exists(purpose: str):
-    """SQL: the registration's person currently consents to ``purpose`` (the latest consent
-    row per purpose is the person's answer)."""
+    """SQL: the registration's person currently consents to ``purpose``: the latest consent
+    row per purpose is the person's answer — one seek at the end of ix_consents_person_purpose."""
     c = aliased(Consent)
-    latest = (select(func.max(c.id)).where(c.person_id == Registration.person_id, c.purpose == purpose)
-              .correlate(Registration).scalar_subquery())
-    return exists().where(Consent.id == latest, Consent.granted.is_(True)).correlate(Registration)
+    latest = (select(c.granted).where(c.person_id == Registration.person_id, c.purpose == purpose)
+              .order_by(c.id.desc()).limit(1).correlate(Registration).scalar_subquery())
+    return latest.is_(True)
 
 
-def search_person_ids(q: str, show: Show, limit: int = 5000) -> list[int]:
+def search_person_ids(q: str, show: Show, limit: int = SEARCH_LIMIT) -> list[int]:
     """Ids of people matching the text (characters, pinyin, initials, email, phone, company)."""
     return list(customers.search_persons(q, limit, show=show))
 
 
 def visitor_query(show: Show, *, category: str = "", verification: str = "", consent: str = "",
-                  q: str = "", sort: str = "newest", include_cancelled: bool = True, join_person: bool = False):
-    """SELECT of (Registration) joined with Person, filtered; counted and paged in SQL."""
-    stmt = select(Registration).where(Registration.show_id == show.id)
+                  q: str = "", sort: str = "newest", include_cancelled: bool = True, join_person: bool = False,
+                  person_ids: list[int] | None = None, walk_names: bool = False):
+    """SELECT of (Registration) joined with Person, filtered and ordered (the API and exports
+    page or stream it; the staff list pages it by keyset: visitor_page).
+
+    ``walk_names``: plan for a large filtered set sorted by name — read people in name order
+    and keep those registered here, instead of sorting every registration of the show."""
+    show_cond = Registration.show_id == show.id
+    if walk_names:
+        # SQLite plans without statistics: hide the show's indexes, so the persons sort_name
+        # index drives the join (a no-op on PostgreSQL, whose planner uses statistics).
+        show_cond = unindexed(Registration.show_id) == show.id
+    stmt = select(Registration).where(show_cond)
     if sort == "name" or join_person:   # the join costs the count dearly at 200,000 rows
         stmt = stmt.join(Person, Person.id == Registration.person_id)
+    if walk_names:
+        stmt = stmt.where(Person.sort_name >= "")   # always true: lets the planner seek the index
     if category:
-        stmt = stmt.where(Registration.category == category)
+        stmt = stmt.where((unindexed(Registration.category) if walk_names else Registration.category) == category)
     if verification:
-        stmt = stmt.where(Registration.verification == verification)
+        # With a category too, the category's index is the one to read (SQLite, without
+        # statistics, might pick the far larger 'not required' range of the other).
+        stmt = stmt.where((unindexed(Registration.verification) if walk_names or category
+                           else Registration.verification) == verification)
     if consent:
         stmt = stmt.where(_consent_exists(consent))
     if not include_cancelled:
         stmt = stmt.where(Registration.cancelled_at.is_(None))
-    if q and q.strip():
-        stmt = stmt.where(Registration.person_id.in_(search_person_ids(q.strip(), show)))
+    if person_ids is None and q and q.strip():
+        person_ids = search_person_ids(q.strip(), show)
+    if person_ids is not None:
+        stmt = stmt.where(Registration.person_id.in_(person_ids))
     return stmt.order_by(*SORTS.get(sort, SORTS["newest"]))
 
 
 def count(stmt) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+
+
+def visitor_counts(show: Show) -> dict[str, tuple[int, int]]:
+    """Per category: (registrations, of which cancelled). One statement of index range counts
+    (ix_visitors_registration_show_counts, covering): the figures and the list totals."""
+    def n(category, cancelled):
+        conds = [Registration.show_id == show.id, Registration.category == category]
+        if cancelled:
+            conds.append(Registration.cancelled_at.is_not(None))
+        return select(func.count()).where(*conds).scalar_subquery()
+    row = db.session.execute(select(*[n(c, False) for c in CATEGORIES], *[n(c, True) for c in CATEGORIES])).one()
+    return {c: (row[i], row[len(CATEGORIES) + i]) for i, c in enumerate(CATEGORIES)}
+
+
+def visitor_page(show: Show, position: Position, *, category: str = "", verification: str = "",
+                 consent: str = "", q: str = "", sort: str = "newest", per_page: int = PER_PAGE,
+                 counts: dict | None = None) -> Page:
+    """One page of the staff visitor list with its total, fast at any depth of any filter
+    and sort (keyset pagination: crm_expo.listing). The total is exact, except with a consent
+    filter above CONSENT_COUNT_CAP matches or a search that matched more people than it
+    looks at: then ``total_exact`` is False and ``total`` a lower bound."""
+    filters = {"category": category, "verification": verification, "consent": consent}
+    person_ids = search_person_ids(q.strip(), show) if q and q.strip() else None
+    # The total first: it also says how large the set is, which decides the plan below.
+    if consent or person_ids is not None:
+        total, exact = count_rows(visitor_query(show, person_ids=person_ids, **filters),
+                                  cap=CONSENT_COUNT_CAP if consent else None)
+        if person_ids is not None and len(person_ids) >= SEARCH_LIMIT:
+            exact = False
+    elif verification:
+        total, exact = count_rows(visitor_query(show, **filters))   # an index range
+    else:
+        counts = counts if counts is not None else visitor_counts(show)
+        total, exact = sum(n for c, (n, _x) in counts.items() if not category or c == category), True
+    if total == 0:
+        return Page(rows=[], total=0)
+    # A small set is filtered first and sorted; a large one is read in the order of an index,
+    # stopping after a page: by name the persons sort_name index (the whole show's range), by
+    # date the filter's own index (the category's range, else the show's). The walk reads
+    # about per_page × range / total rows, the sort about total: equal at total² = per_page × range.
+    small = person_ids is not None     # at most SEARCH_LIMIT people: probe each
+    if exact and not small:
+        counts = counts if counts is not None else visitor_counts(show)
+        scope = category if category and sort != "name" else None
+        range_size = sum(n for c, (n, _x) in counts.items() if scope is None or c == scope)
+        small = total * total <= per_page * range_size
+    walk = sort == "name" and not small
+    stmt = visitor_query(show, sort=sort, person_ids=person_ids, walk_names=walk, **filters).order_by(None)
+    stmt = stmt.options(joinedload(Registration.person).joinedload(Person.organization))
+    page = seek_page(stmt, ORDERS.get(sort, ORDERS["newest"]), position, per_page=per_page, small=small)
+    page.total, page.total_exact = total, exact
+    return page
 
 
 EXPORT_HEADER = ("id", "category", "verification", "name_zh", "name_en", "company", "job_title", "email",
@@ -601,12 +681,11 @@ def export_rows(show: Show, *, for_exhibitors: bool = False, **filters):
                created.strftime("%Y-%m-%d %H:%M") if created else "")
 
 
-def figures(show: Show) -> dict:
-    """Registrations per category and how many count as visitors (one SQL aggregate)."""
-    rows = db.session.execute(select(Registration.category, func.count()).where(
-        Registration.show_id == show.id, Registration.cancelled_at.is_(None)).group_by(Registration.category)).all()
-    by_category = {c: 0 for c in CATEGORIES}
-    by_category.update({c: n for c, n in rows})
+def figures(show: Show, counts: dict | None = None) -> dict:
+    """Registrations per category and how many count as visitors (one SQL aggregate, or the
+    ``visitor_counts`` the list page already has). Cancelled registrations are left out."""
+    by_category = {c: n - cancelled for c, (n, cancelled)
+                   in (counts if counts is not None else visitor_counts(show)).items()}
     return {"by_category": by_category,
             "counted": sum(n for c, n in by_category.items() if c in COUNTED_CATEGORIES),
             "total": sum(by_category.values())}
@@ -619,5 +698,5 @@ def keys_for(name_zh: str, name_en: str, email: str, phone: str, company_zh: str
 __all__ = ["VisitorError", "COUNTED_CATEGORIES", "register_visitor", "registration_by_code",
            "admission_decision", "replace_badge_code", "get_registration", "verify_registration",
            "update_registration", "cancel_registration", "attach_business_card", "add_admission_rule",
-           "ticket_price", "visitor_query", "export_rows", "figures", "save_question", "questions_for",
+           "ticket_price", "visitor_query", "visitor_page", "export_rows", "figures", "save_question", "questions_for",
            "normalize_code"]

@@ -3,6 +3,7 @@ admission rules, import and export; and the public self-registration page."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import os
 import secrets
@@ -12,27 +13,25 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from crm_expo.access import public, require
 from crm_expo.exports import csv_response, xlsx_response
 from crm_expo.extensions import db, limiter
 from crm_expo.i18n import parse_money
 from crm_expo.imports import ImportFileError, run_import
-from crm_expo.models import Person, Show
+from crm_expo.listing import ListRequestError, position_from
+from crm_expo.models import Show
 from crm_expo.web import current_show, show_or_404
 
 from . import bulk, forms
 from . import operations as ops
-from .models import (CATEGORIES, CATEGORY_TITLES, VERIFICATION_TITLES, VERIFICATIONS, AdmissionRule, BusinessCard,
-                     Registration)
+from .models import CATEGORIES, CATEGORY_TITLES, VERIFICATION_TITLES, VERIFICATIONS, AdmissionRule, BusinessCard
 
 bp = Blueprint("visitors", __name__, template_folder="templates")
 
 STAFF = ("admin", "organizer", "account_manager", "service_agent", "desk")
 MANAGE = ("admin", "organizer", "desk")
 ORGANIZER = ("admin", "organizer")
-PER_PAGE = 50
 
 
 def _locale() -> str:
@@ -81,17 +80,31 @@ def index():
         return render_template("visitors/index.html", show=None)
     filters = _filters()
     try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
-    stmt = ops.visitor_query(show, **filters)
-    total = ops.count(stmt)
-    rows = db.session.scalars(stmt.options(selectinload(Registration.person).selectinload(Person.organization))
-                              .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
-    return render_template("visitors/index.html", show=show, rows=rows, total=total, page=page, pages=pages,
-                           filters=filters, categories=CATEGORY_TITLES, verifications=VERIFICATION_TITLES,
-                           figures=ops.figures(show))
+        position = position_from(request.args)
+        counts = ops.visitor_counts(show)
+        page = ops.visitor_page(show, position, counts=counts, **filters)
+    except ListRequestError as exc:
+        abort(400, description=str(exc))
+    # The links keep the filters and drop the defaults (short, shareable URLs).
+    args = {k: v for k, v in filters.items() if v and not (k == "sort" and v == "newest")}
+    # Titles and the time format resolved once per page, not once per row.
+    categories = {k: str(v) for k, v in CATEGORY_TITLES.items()}
+    verifications = {k: str(v) for k, v in VERIFICATION_TITLES.items()}
+    return render_template("visitors/index.html", show=show, rows=page.rows, page=page, args=args,
+                           filters=filters, categories=categories, verifications=verifications,
+                           figures=ops.figures(show, counts), when=_short_datetime(), locale=_locale())
+
+
+def _short_datetime():
+    """local_datetime(value, 'short') for many rows: locale and time zone looked up once."""
+    from babel.dates import format_datetime
+    from flask_babel import get_timezone
+    locale, zone = get_locale(), get_timezone()
+
+    def when(value):
+        return format_datetime(value.replace(tzinfo=dt.timezone.utc), "short", tzinfo=zone, locale=locale) \
+            if value else ""
+    return when
 
 
 @bp.route("/new", methods=["GET", "POST"])
