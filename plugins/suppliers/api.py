@@ -1,5 +1,6 @@
 """JSON API of the suppliers plugin, under /api/v1/shows/<slug>/suppliers: the show's
-official contractors and their catalogue."""
+official contractors and their catalogue; /api/v1/shows/<slug>/service-orders: exhibitors'
+orders to them."""
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
@@ -9,7 +10,7 @@ from crm_expo.api import ApiError, api_require, caller_organization_id, caller_r
 from crm_expo.extensions import db
 
 from . import operations as ops
-from .models import CatalogueItem, Supplier
+from .models import ORDER_STATUSES, CatalogueItem, ServiceOrder, Supplier
 
 api_bp = Blueprint("suppliers_api", __name__, url_prefix="/api/v1")
 READERS = ("admin", "organizer", "account_manager", "service_agent", "supplier")
@@ -22,7 +23,7 @@ def item_json(item: CatalogueItem) -> dict:
             "early_order_deadline": item.early_order_deadline.isoformat() if item.early_order_deadline else None,
             "late_surcharge_pct": item.late_surcharge_pct,
             "final_order_deadline": item.final_order_deadline.isoformat() if item.final_order_deadline else None,
-            "active": item.active}
+            "active": item.active, "description": item.description}
 
 
 def supplier_json(sup: Supplier, show=None, with_catalogue: bool = False) -> dict:
@@ -145,3 +146,161 @@ def update_supplier(show, supplier_id):
     db.session.refresh(sup)
     return jsonify(supplier_json(sup, show))
 
+
+
+# --- exhibitor service orders (issue #5) -------------------------------------------------------------
+ORDER_READERS = READERS + ("exhibitor",)
+
+
+def order_json(order: ServiceOrder) -> dict:
+    def ts(value):
+        return value.isoformat() + "Z" if value else None
+    return {"id": order.id, "status": order.status, "exhibitor_id": order.exhibitor_id,
+            "exhibitor": order.exhibitor.organization.name, "supplier_id": order.supplier_id,
+            "supplier": order.supplier.name, "currency": order.currency, "total_minor": order.total_minor,
+            "notes": order.notes, "cancel_reason": order.cancel_reason, "placed_at": ts(order.placed_at),
+            "confirmed_at": ts(order.confirmed_at), "delivered_at": ts(order.delivered_at),
+            "cancelled_at": ts(order.cancelled_at),
+            "lines": [{"item_id": li.item_id, "name_zh": li.name_zh, "name_en": li.name_en, "category": li.category,
+                       "unit": li.unit, "quantity": li.quantity, "list_price_minor": li.list_price_minor,
+                       "surcharge_pct": li.surcharge_pct, "late": li.late, "unit_price_minor": li.unit_price_minor,
+                       "line_total_minor": li.line_total_minor} for li in order.lines]}
+
+
+def _own_orders() -> dict:
+    """Portal tokens (exhibitor, supplier) reach only their own organization's orders."""
+    role = caller_role()
+    if role == "exhibitor":
+        return {"exhibitor_organization_id": caller_organization_id() or -1}
+    if role == "supplier":
+        return {"supplier_organization_id": caller_organization_id() or -1}
+    return {}
+
+
+def _load_order(show, order_id) -> ServiceOrder:
+    order = ops.get_order(show, order_id, **_own_orders())
+    if order is None:
+        raise ApiError(404, "not_found", _("No order %(id)s at this show.", id=order_id))
+    return order
+
+
+@api_bp.get("/shows/<slug>/service-orders")
+@api_require(*ORDER_READERS)
+def list_orders(show):
+    """Service orders of the show, newest first (portal tokens: their own only).
+    ---
+    get:
+      parameters:
+        - {in: query, name: status, schema: {type: string, enum: [placed, confirmed, delivered, cancelled]}}
+        - {in: query, name: supplier_id, schema: {type: integer}}
+        - {in: query, name: exhibitor_id, schema: {type: integer}}
+        - {in: query, name: q, schema: {type: string}}
+        - {in: query, name: page, schema: {type: integer, minimum: 1}}
+        - {in: query, name: per_page, schema: {type: integer, minimum: 1, maximum: 200}}
+      responses:
+        200: {description: "{items: [order], total, page, per_page}"}
+    """
+    status = request.args.get("status", "")
+    if status and status not in ORDER_STATUSES:
+        raise ApiError(400, "bad_status", _("Unknown status %(status)s.", status=status))
+    stmt = ops.order_query(show, status=status, supplier_id=request.args.get("supplier_id"),
+                           exhibitor_id=request.args.get("exhibitor_id"), q=request.args.get("q", ""),
+                           **_own_orders())
+    return jsonify(paginate(ops.with_details(stmt), order_json))
+
+
+@api_bp.get("/shows/<slug>/service-orders/<int:order_id>")
+@api_require(*ORDER_READERS)
+def get_order(show, order_id):
+    """One service order with its lines.
+    ---
+    get:
+      responses:
+        200: {description: the order}
+        404: {description: no such order at this show (or not the caller's own)}
+    """
+    return jsonify(order_json(_load_order(show, order_id)))
+
+
+@api_bp.post("/shows/<slug>/service-orders")
+@api_require("admin", "organizer", "exhibitor")
+def create_order(show):
+    """Order catalogue items for an exhibitor. An exhibitor token orders for its own company;
+    an organizer names ``exhibitor_id``. Items of several suppliers are split into one order
+    per supplier (answered as ``orders``).
+    ---
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [lines]
+              properties:
+                exhibitor_id: {type: integer}
+                notes: {type: string}
+                lines:
+                  type: array
+                  items: {type: object, properties: {item_id: {type: integer}, quantity: {type: integer}}}
+      responses:
+        201: {description: "{orders: [order]}"}
+        404: {description: the exhibitor is not one of this show (or not the caller's own)}
+        422: {description: refused (deadline, quantity, item), nothing written}
+    """
+    from plugins.exhibitors import operations as exhibitor_ops
+    data = json_body()
+    if caller_role() == "exhibitor":
+        exhibitor = exhibitor_ops.exhibitor_for_organization(show, caller_organization_id() or -1)
+    else:
+        exhibitor = exhibitor_ops.get_exhibitor(show, data.get("exhibitor_id"))
+    if exhibitor is None:
+        raise ApiError(404, "not_found", _("No exhibitor %(id)s at this show.", id=data.get("exhibitor_id", "")))
+    lines = data.get("lines")
+    if not isinstance(lines, list) or not all(isinstance(li, dict) for li in lines):
+        raise ApiError(422, "invalid", _("lines must be a list of {item_id, quantity}."))
+    try:
+        orders = ops.place_order(show, exhibitor, [(li.get("item_id"), li.get("quantity")) for li in lines],
+                                 notes=str(data.get("notes") or ""), user=g.get("api_user"))
+    except ops.SupplierError as exc:
+        raise ApiError(422, "invalid", str(exc))
+    response = jsonify(orders=[order_json(o) for o in orders])
+    response.status_code = 201
+    return response
+
+
+@api_bp.post("/shows/<slug>/service-orders/<int:order_id>/<action>")
+@api_require("admin", "organizer", "exhibitor", "supplier")
+def order_transition(show, order_id, action):
+    """Move an order: ``confirm`` and ``deliver`` (the supplier or the organizer), ``cancel``
+    with ``{"reason"}`` (the exhibitor before confirmation, or the organizer).
+    ---
+    post:
+      responses:
+        200: {description: the order after the change (action is confirm, deliver or cancel)}
+        403: {description: this role may not do this}
+        404: {description: no such order (or not the caller's own)}
+        409: {description: the order's status does not allow it}
+        422: {description: a cancellation without a reason}
+    """
+    allowed = {"confirm": ("admin", "organizer", "supplier"), "deliver": ("admin", "organizer", "supplier"),
+               "cancel": ("admin", "organizer", "exhibitor")}
+    if action not in allowed:
+        raise ApiError(404, "not_found", _("Unknown action %(action)s.", action=action))
+    order = _load_order(show, order_id)
+    if caller_role() not in allowed[action]:
+        raise ApiError(403, "forbidden", _("This token's role may not use this endpoint."))
+    try:
+        if action == "confirm":
+            ops.confirm_order(order, user=g.get("api_user"))
+        elif action == "deliver":
+            ops.deliver_order(order, user=g.get("api_user"))
+        else:
+            body = request.get_json(silent=True) or {}
+            reason = str(body.get("reason") or "") if isinstance(body, dict) else ""
+            if not reason.strip():
+                raise ApiError(422, "invalid", _("Give a reason to cancel the order."))
+            ops.cancel_order(order, reason, by_organizer=caller_role() in ("admin", "organizer"),
+                             user=g.get("api_user"))
+    except ops.SupplierError as exc:
+        raise ApiError(409, "conflict", str(exc))
+    return jsonify(order_json(order))

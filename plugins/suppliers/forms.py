@@ -1,6 +1,7 @@
 """Forms of the suppliers plugin (Flask-WTF: CSRF included)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, \
     TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -40,6 +41,7 @@ class ItemForm(FlaskForm):
                                       validators=[InputRequired(), NumberRange(min=0, max=1000)])
     final_order_deadline = DateField(_l("Final order deadline"), validators=[Optional()])
     active = BooleanField(_l("Offered"), default=True)
+    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
     submit = SubmitField(_l("Save item"))
 
 
@@ -50,3 +52,19 @@ class ContactForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Length(max=32)])
     role = StringField(_l("Job title"), validators=[Length(max=100)])
     submit = SubmitField(_l("Add contact"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV or XLSX file"), validators=[FileRequired(_l("Choose a file."))])
+    submit = SubmitField(_l("Check the file"))
+
+
+class OrderNotesForm(FlaskForm):
+    """The basket form of the exhibitor portal; the quantities are inputs named qty-<item id>."""
+    notes = TextAreaField(_l("Notes for the supplier (booth, delivery time)"), validators=[Length(max=2000)])
+    submit = SubmitField(_l("Place the order"))
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[InputRequired(), Length(max=2000)])
+    submit = SubmitField(_l("Cancel the order"))

@@ -1,5 +1,6 @@
 """`crm-expo generate --suppliers N`: service companies with categories, appointed to the
-show, each with a small priced catalogue. Deterministic for a seed; bulk inserts."""
+show, each with a small priced catalogue, and service orders of the show's approved
+exhibitors to them. Deterministic for a seed; bulk inserts."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,9 @@ from crm_expo.extensions import db
 from crm_expo.models import Organization
 from crm_expo.search import search_keys, sort_key
 
-from .models import CATEGORIES, Appointment, CatalogueItem, Supplier
+from plugins.exhibitors.models import Exhibitor
+
+from .models import CATEGORIES, Appointment, CatalogueItem, ServiceOrder, ServiceOrderLine, Supplier
 
 try:
     from crm_expo.search import name_key
@@ -74,4 +77,58 @@ def generate(show, counts: dict, rng: random.Random) -> None:
                               rng.choice([0, 20, 30, 50]), "final_order_deadline": start_day - dt.timedelta(days=7),
                               "active": True})
     db.session.execute(insert(CatalogueItem), items)
+    _orders(show, rng, start_day)
     db.session.commit()
+
+
+ORDER_STATUS_WEIGHTS = {"placed": 25, "confirmed": 35, "delivered": 30, "cancelled": 10}
+
+
+def _orders(show, rng: random.Random, start_day: dt.date) -> None:
+    """About one exhibitor in two orders 1–3 items of one supplier, priced as item_price would
+    on the order day (late surcharge after the early deadline), spread over the 60 days before
+    the show's final deadline."""
+    exhibitor_ids = list(db.session.scalars(select(Exhibitor.id).where(Exhibitor.show_id == show.id,
+                                                                       Exhibitor.status == "approved")
+                                            .order_by(Exhibitor.id)))
+    items = db.session.execute(select(CatalogueItem).where(CatalogueItem.show_id == show.id)
+                               .order_by(CatalogueItem.id)).scalars().all()
+    if not exhibitor_ids or not items:
+        return
+    by_supplier: dict[int, list] = {}
+    for it in items:
+        by_supplier.setdefault(it.supplier_id, []).append(it)
+    supplier_ids = sorted(by_supplier)
+    statuses, weights = list(ORDER_STATUS_WEIGHTS), list(ORDER_STATUS_WEIGHTS.values())
+    orders, baskets = [], []
+    for ex_id in exhibitor_ids:
+        if rng.random() >= 0.5:
+            continue
+        sup_id = rng.choice(supplier_ids)
+        chosen = rng.sample(by_supplier[sup_id], min(len(by_supplier[sup_id]), rng.randint(1, 3)))
+        day = start_day - dt.timedelta(days=rng.randint(7, 67))
+        placed = dt.datetime.combine(day, dt.time(rng.randint(1, 10), rng.randint(0, 59)))
+        lines = []
+        for it in chosen:
+            late = it.early_order_deadline is not None and day > it.early_order_deadline
+            unit = (it.price_minor * (100 + it.late_surcharge_pct) + 50) // 100 if late else it.price_minor
+            qty = rng.randint(1, 20)
+            lines.append({"item_id": it.id, "name_zh": it.name_zh, "name_en": it.name_en, "category": it.category,
+                          "unit": it.unit, "quantity": qty, "list_price_minor": it.price_minor,
+                          "surcharge_pct": it.late_surcharge_pct if late else 0, "unit_price_minor": unit,
+                          "line_total_minor": unit * qty, "late": late})
+        status = rng.choices(statuses, weights)[0]
+        later = placed + dt.timedelta(hours=rng.randint(2, 48))
+        orders.append({"show_id": show.id, "exhibitor_id": ex_id, "supplier_id": sup_id, "status": status,
+                       "currency": chosen[0].currency, "total_minor": sum(li["line_total_minor"] for li in lines),
+                       "notes": "", "cancel_reason": "展位调整" if status == "cancelled" else "", "placed_at": placed,
+                       "confirmed_at": later if status in ("confirmed", "delivered") else None,
+                       "delivered_at": later + dt.timedelta(days=7) if status == "delivered" else None,
+                       "cancelled_at": later if status == "cancelled" else None, "placed_by_id": None})
+        baskets.append(lines)
+    if not orders:
+        return
+    order_ids = list(db.session.scalars(
+        insert(ServiceOrder).returning(ServiceOrder.id, sort_by_parameter_order=True), orders))
+    db.session.execute(insert(ServiceOrderLine), [dict(li, order_id=oid) for oid, lines in zip(order_ids, baskets)
+                                                  for li in lines])

@@ -8,12 +8,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import get_locale, lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Person
+from plugins.exhibitors.models import Exhibitor   # the plugin requires exhibitors (service orders)
 
 # DOMAIN.md §6, the service categories (code → zh/en label through the catalogue).
 CATEGORIES = {
@@ -115,6 +116,7 @@ class CatalogueItem(db.Model):
     late_surcharge_pct: Mapped[int] = mapped_column(default=0)
     final_order_deadline: Mapped[dt.date | None] = mapped_column(Date, default=None)
     active: Mapped[bool] = mapped_column(default=True)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     supplier: Mapped[Supplier] = relationship()
 
     @property
@@ -125,3 +127,92 @@ class CatalogueItem(db.Model):
     @property
     def category_title(self):
         return CATEGORIES.get(self.category, self.category)
+
+
+# --- exhibitor service orders (issue #5) ------------------------------------------------------------
+ORDER_STATUSES = ("placed", "confirmed", "delivered", "cancelled")
+ORDER_STATUS_TITLES = {"placed": _l("Placed"), "confirmed": _l("Confirmed by the supplier"),
+                       "delivered": _l("Delivered"), "cancelled": _l("Cancelled")}
+# placed → confirmed → delivered; cancelled from placed (exhibitor or organizer) or confirmed
+# (organizer only: the supplier has already planned the work).
+ORDER_TRANSITIONS = {"placed": {"confirmed", "cancelled"}, "confirmed": {"delivered", "cancelled"},
+                     "delivered": set(), "cancelled": set()}
+
+
+def _sql_in(values) -> str:
+    return ",".join(f"'{v}'" for v in values)
+
+
+class ServiceOrder(db.Model):
+    """An exhibitor's order to ONE official supplier of the show (a basket spanning several
+    suppliers is split into one order per supplier when placed): each supplier confirms and
+    delivers its own order, so its status has a single owner."""
+    __tablename__ = "suppliers_order"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_sql_in(ORDER_STATUSES)})", name="status"),
+        CheckConstraint("total_minor >= 0", name="total_not_negative"),
+        CheckConstraint("length(currency) = 3", name="currency"),
+        CheckConstraint("status <> 'cancelled' OR (cancel_reason <> '' AND cancelled_at IS NOT NULL)",
+                        name="cancel_has_reason"),
+        CheckConstraint("status NOT IN ('confirmed', 'delivered') OR confirmed_at IS NOT NULL",
+                        name="confirmed_has_time"),
+        CheckConstraint("status <> 'delivered' OR delivered_at IS NOT NULL", name="delivered_has_time"),
+        Index("ix_suppliers_order_show_supplier_status", "show_id", "supplier_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
+    exhibitor_id: Mapped[int] = mapped_column(ForeignKey("exhibitors_exhibitor.id", ondelete="CASCADE"),
+                                              index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers_supplier.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="placed")
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")   # booth number, delivery time …
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    placed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    supplier: Mapped[Supplier] = relationship()
+    exhibitor: Mapped[Exhibitor] = relationship()
+    lines: Mapped[list["ServiceOrderLine"]] = relationship(back_populates="order", cascade="all, delete-orphan",
+                                                           order_by="ServiceOrderLine.id")
+
+    @property
+    def status_title(self):
+        return ORDER_STATUS_TITLES.get(self.status, self.status)
+
+
+class ServiceOrderLine(db.Model):
+    """One catalogue item in an order, priced when ordered: the catalogue price, the late
+    surcharge and the charged unit price are copied, so a later catalogue change does not
+    rewrite the order."""
+    __tablename__ = "suppliers_order_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("list_price_minor >= 0 AND unit_price_minor >= 0", name="price_not_negative"),
+        CheckConstraint("surcharge_pct >= 0", name="surcharge_not_negative"),
+        # 64-bit product: a large quantity × price must not overflow inside the check itself
+        CheckConstraint("line_total_minor = CAST(quantity AS BIGINT) * unit_price_minor", name="line_total"),
+        UniqueConstraint("order_id", "item_id", name="uq_suppliers_order_line_item"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("suppliers_order.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("suppliers_catalogue_item.id"), index=True)
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    category: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    quantity: Mapped[int] = mapped_column()
+    list_price_minor: Mapped[int] = mapped_column()      # the catalogue price on the order date
+    surcharge_pct: Mapped[int] = mapped_column(default=0)  # 0 when ordered before the early deadline
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)   # charged per unit (may exceed 32 bits when late)
+    line_total_minor: Mapped[int] = mapped_column(BigInteger)
+    late: Mapped[bool] = mapped_column(default=False)     # ordered after the early-order deadline
+    order: Mapped[ServiceOrder] = relationship(back_populates="lines")
+
+    @property
+    def name(self) -> str:
+        en = str(get_locale() or "zh").startswith("en")
+        return (self.name_en or self.name_zh) if en else (self.name_zh or self.name_en)
