@@ -6,10 +6,8 @@ learn that another record exists."""
 from __future__ import annotations
 
 import os
-import secrets
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -338,56 +336,15 @@ def settings(slug):
 
 
 # --- import -------------------------------------------------------------------------------------------
-def _import_folder() -> str:
-    path = os.path.join(current_app.instance_path, "uploads", "imports")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
 @bp.route("/<slug>/import", methods=["GET", "POST"])
 @require(*REVIEWERS)
 def import_page(slug):
     """Upload → dry run shown as a preview → confirm → the real import of the same file."""
-    from crm_expo.imports import ImportFileError, run_import
+    from crm_expo.import_page import import_upload_page
 
     from .importing import COLUMNS, apply_rows
-    show = show_or_404(slug)
-    form = ImportForm()
-    report = None
-    token = request.form.get("token", "")
-    if token:   # confirmation of a previewed file
-        if not _csrf_ok() or not token.isalnum():
-            abort(400)
-        path = os.path.join(_import_folder(), token)
-        if not os.path.exists(path):
-            flash(_("The uploaded file has expired; upload it again."), "error")
-            return redirect(url_for("exhibitors.import_page", slug=show.slug))
-        try:
-            report = run_import(show, path, request.form.get("filename", "import.csv"), "exhibitors", COLUMNS,
-                                apply_rows)
-        except ImportFileError as exc:
-            flash(str(exc), "error")
-        finally:
-            os.remove(path)
-        if report is not None:
-            flash(report.summary(), "success" if not report.rejected else "error")
-        return render_template("exhibitors/import.html", show=show, form=ImportForm(), report=report, token="")
-    if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read()
-        token = secrets.token_hex(16)
-        # Keep the extension-less copy only until the user confirms (or uploads again).
-        with open(os.path.join(_import_folder(), token), "wb") as fh:
-            fh.write(data)
-        try:
-            report = run_import(show, data, upload.filename or "", "exhibitors", COLUMNS, apply_rows, dry_run=True)
-        except ImportFileError as exc:
-            os.remove(os.path.join(_import_folder(), token))
-            flash(str(exc), "error")
-            token = ""
-        return render_template("exhibitors/import.html", show=show, form=form, report=report, token=token,
-                               filename=os.path.basename(upload.filename or "import.csv"))
-    return render_template("exhibitors/import.html", show=show, form=form, report=None, token="")
+    return import_upload_page(show_or_404(slug), "exhibitors", COLUMNS, apply_rows, form=ImportForm(),
+                              template="exhibitors/import.html", endpoint="exhibitors.import_page")
 
 
 # --- the organization page: remember the customer ---------------------------------------------------

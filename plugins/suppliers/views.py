@@ -228,7 +228,7 @@ def add_contact(supplier_id):
 def import_page(slug):
     """Upload → dry-run report as a preview → confirm: the same flow as the CLI importer."""
     from .importing import COLUMNS, apply_rows
-    from .upload import import_upload_page
+    from crm_expo.import_page import import_upload_page
     show = show_or_404(slug)
     return import_upload_page(show, "suppliers", COLUMNS, apply_rows, form=ImportForm(),
                               template="suppliers/import.html", endpoint="suppliers.import_page")

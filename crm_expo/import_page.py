@@ -1,8 +1,6 @@
-"""The import upload page: upload → dry run shown as a preview → confirm → the real import of
-the same file, on top of ``crm_expo.imports.run_import``.
-
-Written without anything supplier-specific so that it can move to the core unchanged (the
-exhibitors and visitors plugins each carry their own copy of this flow today)."""
+"""The import upload page every plugin's importer shares: upload → dry run shown as a preview
+→ confirm → the real import of the same stored file, on top of ``crm_expo.imports.run_import``.
+A plugin's view passes its kind, columns, row handler, form and template."""
 from __future__ import annotations
 
 import os
@@ -12,7 +10,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_wtf.csrf import ValidationError, validate_csrf
 
-from crm_expo.imports import ImportFileError, run_import
+from .imports import ImportFileError, run_import
 
 
 def _folder() -> str:
