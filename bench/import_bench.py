@@ -22,6 +22,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from search_bench import app_for, machine, name_pools  # noqa: E402
 
 
+def load() -> str:
+    with open("/proc/loadavg") as fh:
+        return " ".join(fh.read().split()[:3])
+
+
 def write_csv(path: str, n: int, rng: random.Random) -> None:
     surnames, given, en_first, en_last, companies = name_pools()
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
@@ -56,8 +61,9 @@ def main():
             t, cpu = time.perf_counter(), time.process_time()
             report = run_import(None, path, path, "contacts", PERSON_COLUMNS, apply_person_rows)
             el, cpu = time.perf_counter() - t, time.process_time() - cpu
-            print(f"{label}: {el:.1f} s wall, {cpu:.1f} s CPU of this process ({args.n / el:,.0f} rows/s); "
-                  f"{report.summary()}")
+            print(f"{label}: {el:.1f} s wall, {cpu:.1f} s CPU of this process + "
+                  f"{os.times().children_user:.1f} s checking worker so far ({args.n / el:,.0f} rows/s, "
+                  f"load average {load()}); {report.summary()}")
 
     if args.visitors:
         vdb = "sqlite:///" + os.path.join(tmp, "visitors.sqlite3") if not args.db else args.db
@@ -71,7 +77,8 @@ def main():
         t = time.perf_counter()
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         el = time.perf_counter() - t
-        print(f"`{' '.join(cmd)}`: {el:.1f} s (process start included), exit {done.returncode}: "
+        print(f"`{' '.join(cmd)}`: {el:.1f} s (process start included, load average {load()}), "
+              f"exit {done.returncode}: "
               f"{(done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else ''}")
 
 

@@ -367,26 +367,21 @@ def run_import(show, source, filename: str, kind: str, columns: Iterable[Column]
     report = ImportReport(kind=kind, total=len(body), dry_run=dry_run, filename=os.path.basename(filename or ""))
     if not body:
         raise ImportFileError(_("%(file)s has a header but no rows", file=filename or "-"))
-    seen: dict = {}
 
     def batches():
         for i in range(0, len(body), batch_size):
             yield body[i:i + batch_size]
 
+    checked = (_checked_in_worker(batches(), mapping) if _can_check_in_worker(len(body), batch_size)
+               else _checked(batches(), mapping, {}))
     bar = None
     if progress and echo is not None and len(body) > batch_size:
         bar = click.progressbar(length=len(body), label=_("importing %(kind)s", kind=kind), file=None)
         bar.__enter__()
     try:
-        for chunk in batches():
-            good: list[tuple[int, dict]] = []
-            for rownum, cells in chunk:
-                values, problems = check_row(rownum, cells, mapping, seen)
-                if problems:
-                    report.rejected += 1
-                    report.problems.extend(problems)
-                else:
-                    good.append((rownum, values))
+        for size, good, problems in checked:
+            report.rejected += len({p.row for p in problems})
+            report.problems.extend(problems)
             if good:
                 try:
                     result = apply_rows(show, good, dry_run)
@@ -397,23 +392,100 @@ def run_import(show, source, filename: str, kind: str, columns: Iterable[Column]
                     raise
                 report.add(result)
             if bar is not None:
-                bar.update(len(chunk))
+                bar.update(size)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+        checked.close()
     return report
 
 
-def cli_importer(kind: str, columns: Iterable[Column], apply_rows: ApplyRows) -> Callable:
+CheckedBatch = tuple[int, list[tuple[int, dict]], list[RowProblem]]   # (rows read, good rows, problems)
+
+
+def _checked(batches, mapping: dict[int, Column], seen: dict) -> Iterable[CheckedBatch]:
+    for chunk in batches:
+        good: list[tuple[int, dict]] = []
+        problems: list[RowProblem] = []
+        for rownum, cells in chunk:
+            values, row_problems = check_row(rownum, cells, mapping, seen)
+            if row_problems:
+                problems.extend(row_problems)
+            else:
+                good.append((rownum, values))
+        yield len(chunk), good, problems
+
+
+def _can_check_in_worker(rows: int, batch_size: int) -> bool:
+    """Large files read from the command line are checked in a forked worker process while
+    this one writes the previous batch (two cores: cell checks and phone/email parsing
+    overlap the database work). Not inside a request: messages follow the request's locale,
+    and a process with other threads is not forked (a lock one of them holds would stay held
+    in the child)."""
+    import multiprocessing
+    import threading
+    return (rows > batch_size and has_app_context() and not has_request_context()
+            and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods())
+
+
+def _check_worker(app, batches, mapping, conn) -> None:
+    try:
+        with app.app_context():
+            # The parent's pooled connections are not this process's to use or close.
+            db.engine.dispose(close=False)
+            for item in _checked(batches, mapping, {}):
+                conn.send(("batch", item))
+        conn.send(("done", None))
+    except BaseException as exc:   # reported by the parent, which raises it
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        except OSError:             # the parent stopped listening (it failed first)
+            pass
+    finally:
+        conn.close()
+
+
+def _checked_in_worker(batches, mapping: dict[int, Column]) -> Iterable[CheckedBatch]:
+    """:func:`_checked` run in a forked child process; batches come back through a pipe (the
+    child runs at most about a batch ahead: a full pipe makes it wait)."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=_check_worker, args=(current_app._get_current_object(), batches, mapping, sender),
+                         daemon=True)
+    worker.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, item = receiver.recv()
+            except EOFError:
+                raise RuntimeError("the import's checking process ended unexpectedly")
+            if kind == "done":
+                return
+            if kind == "error":
+                raise RuntimeError(f"checking the file failed: {item}")
+            yield item
+    finally:
+        receiver.close()
+        worker.join(timeout=5)
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
+
+
+def cli_importer(kind: str, columns: Iterable[Column], apply_rows: ApplyRows, *,
+                 batch_size: int = BATCH_SIZE) -> Callable:
     """The callable for ``Plugin.importers[kind]``: ``(show, path, dry_run, echo) -> exit code``
-    (0 all rows in, 1 some rejected, 2 the file was refused); prints the report."""
+    (0 all rows in, 1 some rejected, 2 the file was refused); prints the report.
+    ``batch_size``: rows per transaction (bigger batches: fewer commits, fewer lookups)."""
     columns = tuple(columns)
 
     def importer(show, path, dry_run: bool = False, echo: Callable | None = None) -> int:
         echo = echo or click.echo
         try:
             report = run_import(show, path, str(path), kind, columns, apply_rows, dry_run=dry_run, echo=echo,
-                                progress=True)
+                                progress=True, batch_size=batch_size)
         except ImportFileError as exc:
             echo(f"crm-expo: {exc}", err=True)
             return 2
@@ -424,6 +496,7 @@ def cli_importer(kind: str, columns: Iterable[Column], apply_rows: ApplyRows) ->
     importer.kind = kind
     importer.columns = columns
     importer.apply_rows = apply_rows
+    importer.batch_size = batch_size
     return importer
 
 

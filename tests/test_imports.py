@@ -230,3 +230,34 @@ def test_report_in_chinese_and_requests_keep_their_own_locale(app, client):
         app.config["DEFAULT_LOCALE"] = "en"
     page = client.get("/auth/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="en">' in page       # not the zh the import used
+
+
+def test_parallel_imports_of_one_file_create_each_person_and_company_once(app):
+    """Two imports of the same contact list at the same time (threads, each with its own
+    connection): find-or-create is serialised (PostgreSQL: advisory lock; SQLite: BEGIN
+    IMMEDIATE), so nobody is created twice although persons.email is not unique."""
+    import threading
+    data = ("姓名,公司,手机,邮箱\n" + "".join(
+        f"联系人{i},公司{i % 20},1360000{i:04d},c{i}@example.com\n" for i in range(1500))).encode()
+    start = threading.Barrier(2)
+    reports, errors = [], []
+
+    def run():
+        try:
+            with app.app_context():
+                start.wait()
+                reports.append(run_import(None, data, "c.csv", "contacts", PERSON_COLUMNS, apply_person_rows,
+                                          batch_size=500))
+        except Exception as exc:   # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert sum(r.imported for r in reports) == 1500 and sum(r.unchanged for r in reports) == 1500
+    db.session.remove()
+    assert persons() == 1500
+    assert db.session.scalar(select(func.count(Organization.id))) == 20
