@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import secrets
 
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
@@ -352,17 +352,17 @@ def admission_verdict(*, category: str, verification: str, cancelled_at: dt.date
         return False, "cancelled", _("The registration was cancelled.")
     if not show_open:
         return False, "not_a_show_day", _("The show is not open on %(day)s.", day=day.isoformat())
-    title = str(CATEGORY_TITLES.get(category, category))
     if refused_by_rule or (trade_only and category == "public"):
         return False, "category_not_admitted", _("%(category)s visitors are not admitted on %(day)s.",
-                                                 category=title, day=day.isoformat())
+                                                 category=str(CATEGORY_TITLES.get(category, category)),
+                                                 day=day.isoformat())
     if min_age is not None and birth_date is not None and _age_on(birth_date, day) < min_age:
         return False, "under_minimum_age", _("Visitors under %(age)d are not admitted on %(day)s.",
                                              age=min_age, day=day.isoformat())
     if category == "trade" and verification != "verified":
         return False, "trade_not_verified", _("The trade visitor is not verified yet (%(state)s).",
                                               state=str(VERIFICATION_TITLES.get(verification, verification)))
-    return True, "ok", _("Admitted.")
+    return True, "ok", _l("Admitted.")   # lazy: the check-in answers with its own welcome
 
 
 def ticket_price(registration: Registration, day: dt.date) -> int | None:
