@@ -3,7 +3,7 @@
 the minimal Flask + sqlite3 baseline (baseline.py) served the same way, as the limit.
 Target: ≥ 50 % of the baseline's throughput and p99 ≤ 15 ms.
 
-    python bench/checkin/run.py [--visitors 100000] [--duration 20] [--connections 16]
+    python bench/checkin/run.py [--visitors 100000] [--duration 20] [--connections 16] [--rounds 3]
 
 Prints the figures and the machine. Data lives in /tmp/onsite-bench (reused between runs;
 the scan tables are emptied before each run, so every badge is scanned once).
@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -141,38 +142,51 @@ def main():
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="crm-expo then baseline, this many times; the median is reported (a shared VM's "
+                         "throughput swings by a quarter from one run to the next)")
     args = ap.parse_args()
     token = prepare(args.visitors)
     print(machine())
-
-    port = 18731
-    proc = serve(["crm-expo", "serve", "--workers", "2", "--port", str(port)], port, {})
-    try:
-        real = wrk(f"http://127.0.0.1:{port}/api/v1/shows/bench/checkins", token, "crm", args.duration,
-                   args.connections, args.threads)
-    finally:
-        stop(proc)
-    with sqlite3.connect(DB) as c:
-        results = dict(c.execute("SELECT result, count(*) FROM onsite_scan GROUP BY result").fetchall())
-
-    bport = 18732
-    bproc = serve([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-k", "gthread",
-                   "-b", f"127.0.0.1:{bport}", "--chdir", HERE, "baseline:app"], bport,
-                  {"CHECKIN_BASELINE_DB": BASE_DB})
-    try:
-        base = wrk(f"http://127.0.0.1:{bport}/checkin", "", "base", args.duration, args.connections, args.threads)
-    finally:
-        stop(bproc)
-
     print(f"visitors={args.visitors} connections={args.connections} duration={args.duration}s "
-          f"wrk threads={args.threads}; each request a distinct badge code and nonce")
-    for name, r in (("crm-expo serve --workers 2", real), ("baseline Flask+sqlite3 (gunicorn 2×4)", base)):
-        print(f"{name:<40} {r['rps']:>9.1f} req/s  p50 {r['p50']} ms  p99 {r['p99']} ms  "
-              f"requests {r['requests']}  non-2xx {r['non2xx']}")
-    print(f"scan rows recorded by crm-expo: {results}")
-    ratio = real["rps"] / base["rps"] if base["rps"] else 0
-    print(f"throughput vs baseline: {100 * ratio:.1f} % (target ≥ 50 %); "
-          f"p99 {real['p99']} ms (target ≤ 15 ms)")
+          f"wrk threads={args.threads} rounds={args.rounds}; each request a distinct badge code and nonce")
+    port, bport = 18731, 18732
+    reals, bases, ratios = [], [], []
+    for n in range(1, args.rounds + 1):
+        for path, table in ((DB, "onsite_scan"), (BASE_DB, "scan")):
+            with sqlite3.connect(path) as c:
+                c.execute(f"DELETE FROM {table}")   # every badge scanned once per round
+        proc = serve(["crm-expo", "serve", "--workers", "2", "--port", str(port)], port, {})
+        try:
+            real = wrk(f"http://127.0.0.1:{port}/api/v1/shows/bench/checkins", token, "crm", args.duration,
+                       args.connections, args.threads)
+        finally:
+            stop(proc)
+        with sqlite3.connect(DB) as c:
+            results = dict(c.execute("SELECT result, count(*) FROM onsite_scan GROUP BY result").fetchall())
+        bproc = serve([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-k", "gthread",
+                       "-b", f"127.0.0.1:{bport}", "--chdir", HERE, "baseline:app"], bport,
+                      {"CHECKIN_BASELINE_DB": BASE_DB})
+        try:
+            base = wrk(f"http://127.0.0.1:{bport}/checkin", "", "base", args.duration, args.connections, args.threads)
+        finally:
+            stop(bproc)
+        ratio = real["rps"] / base["rps"] if base["rps"] else 0
+        reals.append(real), bases.append(base), ratios.append(ratio)
+        print(f"round {n}:")
+        for name, r in (("crm-expo serve --workers 2", real), ("baseline Flask+sqlite3 (gunicorn 2×4)", base)):
+            print(f"  {name:<40} {r['rps']:>9.1f} req/s  p50 {r['p50']} ms  p99 {r['p99']} ms  "
+                  f"requests {r['requests']}  non-2xx {r['non2xx']}")
+        print(f"  scan rows recorded by crm-expo: {results}; throughput vs baseline {100 * ratio:.1f} %")
+
+    def median(values):
+        return statistics.median(v for v in values if v is not None) if any(v is not None for v in values) else None
+    print(f"median of {args.rounds} rounds: crm-expo {median([r['rps'] for r in reals]):.1f} req/s, "
+          f"p99 {median([r['p99'] for r in reals])} ms; baseline {median([r['rps'] for r in bases]):.1f} req/s, "
+          f"p99 {median([r['p99'] for r in bases])} ms")
+    print(f"throughput vs baseline: {100 * median(ratios):.1f} % (target ≥ 50 %); "
+          f"p99 {median([r['p99'] for r in reals])} ms (target ≤ 15 ms)")
+    print(machine())
 
 
 if __name__ == "__main__":
