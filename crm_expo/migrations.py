@@ -86,9 +86,12 @@ def revision(app: Flask, message: str, plugin: str | None = None, autogenerate: 
 
 
 def _core_heads(script: ScriptDirectory) -> list[str]:
+    """The core branch's newest revisions. Not ``script.get_revisions("heads")``: once a
+    plugin branch depends on the core's head, Alembic no longer counts it as a head."""
     core_dir = os.path.join(MIGRATIONS, "versions")
-    return [rev.revision for rev in script.get_revisions("heads")
-            if os.path.dirname(rev.path) == core_dir]
+    core = [rev for rev in script.walk_revisions() if os.path.dirname(rev.path) == core_dir]
+    revised = {down for rev in core for down in (rev._all_down_revisions or ())}
+    return [rev.revision for rev in core if rev.revision not in revised]
 
 
 def table_owner(name: str, plugin_names) -> str:

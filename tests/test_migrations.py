@@ -48,3 +48,17 @@ def test_database_behind_on_migrations_answers_503_naming_the_fix(make_app, tmp_
     assert "crm-expo db upgrade" in resp.get_data(as_text=True)
     api = behind.test_client().get("/api/v1/shows")
     assert api.status_code == 503 and api.get_json()["error"]["code"] == "schema_outdated"
+
+
+def test_the_core_branch_has_one_head_even_where_plugins_depend_on_it(app):
+    """`crm-expo db revision` for the core continues the core branch: its head is found even
+    though Alembic stops calling it a head once plugin branches depend on it."""
+    from crm_expo.migrations import _core_heads
+    script = ScriptDirectory.from_config(alembic_config(app))
+    heads = _core_heads(script)
+    assert len(heads) == 1
+    core_revs = [r for r in script.walk_revisions() if "core" in (r.branch_labels or ()) or
+                 os.path.dirname(r.path).endswith(os.path.join("migrations", "versions"))
+                 and "plugins" not in r.path]
+    assert heads[0] in {r.revision for r in core_revs}
+    assert not any(heads[0] in (r._all_down_revisions or ()) for r in core_revs)

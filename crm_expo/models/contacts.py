@@ -131,10 +131,11 @@ class Consent(db.Model):
     __tablename__ = "consents"
     __table_args__ = (CheckConstraint("purpose IN ('marketing','share_with_exhibitors','badge_data')",
                                       name="purpose"),
-                      # "latest answer per person and purpose": consent filters and exports.
-                      Index("ix_consents_person_purpose", "person_id", "purpose", "id"))
+                      # "latest answer per person and purpose", answered from the index alone
+                      # (consent filters, exports); also the index of the person foreign key.
+                      Index("ix_consents_person_purpose", "person_id", "purpose", "id", "granted"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
     purpose: Mapped[str] = mapped_column(String(32))
     granted: Mapped[bool] = mapped_column()
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
