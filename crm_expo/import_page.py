@@ -19,10 +19,13 @@ def _folder() -> str:
     return path
 
 
-def import_upload_page(show, kind: str, columns, apply_rows, *, form, template: str, endpoint: str, **context):
-    """Serve GET/POST of an import page. ``form`` has a ``file`` FileField; ``template``
-    receives ``show, form, report, token, filename`` and ``context``; ``endpoint`` is the
-    page itself (with ``slug``)."""
+def import_upload_page(show, kind: str, columns, apply_rows, *, form, endpoint: str, title: str,
+                       columns_help: str, template: str = "import_page.html", **context):
+    """Serve GET/POST of an import page. ``form`` has a ``file`` FileField; ``endpoint`` is
+    the page itself (with ``slug``); ``title`` and ``columns_help`` (the columns expected)
+    are shown on the page. ``template`` receives ``show, form, report, token, filename``
+    and ``context``."""
+    context.update(title=title, columns_help=columns_help)
     token = request.form.get("token", "")
     if token:   # confirmation of a previewed file: import the stored copy for real
         try:

@@ -343,8 +343,11 @@ def import_page(slug):
     from crm_expo.import_page import import_upload_page
 
     from .importing import COLUMNS, apply_rows
-    return import_upload_page(show_or_404(slug), "exhibitors", COLUMNS, apply_rows, form=ImportForm(),
-                              template="exhibitors/import.html", endpoint="exhibitors.import_page")
+    return import_upload_page(
+        show_or_404(slug), "exhibitors", COLUMNS, apply_rows, form=ImportForm(), endpoint="exhibitors.import_page",
+        title=_("Import exhibitors"),
+        columns_help=_("Columns: 公司名称 / company name (English), 统一社会信用代码, country, province, email, phone, "
+                       "categories (codes), notes. CSV (UTF-8 or GB18030) or XLSX."))
 
 
 # --- the organization page: remember the customer ---------------------------------------------------

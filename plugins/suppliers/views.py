@@ -230,8 +230,11 @@ def import_page(slug):
     from .importing import COLUMNS, apply_rows
     from crm_expo.import_page import import_upload_page
     show = show_or_404(slug)
-    return import_upload_page(show, "suppliers", COLUMNS, apply_rows, form=ImportForm(),
-                              template="suppliers/import.html", endpoint="suppliers.import_page")
+    return import_upload_page(
+        show, "suppliers", COLUMNS, apply_rows, form=ImportForm(), endpoint="suppliers.import_page",
+        title=_("Import suppliers"),
+        columns_help=_("Columns: 公司名称 / company name (English), 服务类别 (categories), 邮箱 (email), 电话 (phone), "
+                       "指定服务商 (official contractor: 是/否). CSV (UTF-8 or GB18030) or XLSX."))
 
 
 # --- the supplier portal: own catalogue, contacts and orders -------------------------------------------
