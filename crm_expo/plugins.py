@@ -49,7 +49,8 @@ class Plugin:
     # generate(show, counts: dict, rng: random.Random) -> None; called by `crm-expo generate`
     # in `requires` order, e.g. the visitors plugin makes N visitors.
     generate: Callable | None = None
-    # demo(show) -> None: add this plugin's part of the demo show.
+    # demo(show, orgs, rng) -> None: add this plugin's part of the demo show; orgs holds the
+    # demo logins' companies ({'exhibitor': Organization, 'supplier': Organization}).
     demo: Callable | None = None
     # importers: {kind: callable(show, path, dry_run: bool, echo) -> ImportReport} for
     # `crm-expo import KIND FILE --show SLUG`; the plugin also offers an upload page.

@@ -6,7 +6,7 @@ from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
 from .api import api_bp
-from .generate import generate
+from .generate import demo, generate
 from .importing import importer
 from .operations import DEFAULT_REQUIRED_DOCUMENTS, REQUIRED_DOCUMENTS_KEY, on_collect_customer_history
 from .views import bp
@@ -22,6 +22,7 @@ plugin = Plugin(
          NavItem(_l("My company"), "exhibitors.portal", roles=("exhibitor",))),
     default_settings={REQUIRED_DOCUMENTS_KEY: DEFAULT_REQUIRED_DOCUMENTS},
     generate=generate,
+    demo=demo,
     importers={"exhibitors": importer},
     signal_handlers=((signals.collect_customer_history, on_collect_customer_history),),
 )

@@ -87,3 +87,25 @@ def generate(show, counts: dict, rng: random.Random) -> None:
                  for eid in ex_ids for cid in rng.sample(cat_ids, rng.randint(1, min(2, len(cat_ids))))]
         db.session.execute(insert(ExhibitorCategoryLink), links)
         db.session.commit()
+
+
+def demo(show, orgs: dict, rng: random.Random) -> None:
+    """The demo exhibitor login's company takes part in the demo show: it applied, its business
+    licence was uploaded and accepted, and it was approved — the qualification review of
+    DOMAIN.md's wine-fair case, so its portal and the ordering and booking pages have a
+    company to work with."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    from .operations import (add_document, change_status, create_exhibitor, missing_documents,
+                             review_document)
+    ex = create_exhibitor(show, organization=orgs["exhibitor"], status="under_review", country="CN",
+                          region="上海", notes="demo")
+    for kind, _why in missing_documents(ex):
+        buf = io.BytesIO()
+        pdf = canvas.Canvas(buf)
+        pdf.drawString(72, 760, f"Demo document: {kind} - {orgs['exhibitor'].name_en}")
+        pdf.save()
+        review_document(add_document(ex, kind, f"{kind}.pdf", buf.getvalue()), "accepted")
+    change_status(ex, "approved")

@@ -5,7 +5,7 @@ from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
 from .api import api_bp
-from .generate import generate
+from .generate import demo, generate
 from .importing import importer
 from .operations import on_collect_customer_history
 from .views import bp
@@ -22,6 +22,7 @@ plugin = Plugin(
          NavItem(_l("Orders to us"), "suppliers.portal_orders", roles=("supplier",)),
          NavItem(_l("Order services"), "suppliers.services_home", roles=("exhibitor",))),
     generate=generate,
+    demo=demo,
     importers={"suppliers": importer},
     signal_handlers=((signals.collect_customer_history, on_collect_customer_history),),
 )

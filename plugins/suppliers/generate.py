@@ -132,3 +132,27 @@ def _orders(show, rng: random.Random, start_day: dt.date) -> None:
         insert(ServiceOrder).returning(ServiceOrder.id, sort_by_parameter_order=True), orders))
     db.session.execute(insert(ServiceOrderLine), [dict(li, order_id=oid) for oid, lines in zip(order_ids, baskets)
                                                   for li in lines])
+
+
+def demo(show, orgs: dict, rng: random.Random) -> None:
+    """The demo supplier login's company: an official stand builder and furniture / power
+    contractor of the demo show with a small catalogue, and one order from the demo exhibitor,
+    so both portals show the ordering loop."""
+    from plugins.exhibitors.operations import exhibitor_for_organization
+
+    from . import operations as ops
+    supplier = ops.create_supplier(organization=orgs["supplier"], categories="design,rental,utilities")
+    ops.appoint(show, supplier, "design,rental,utilities")
+    start = show.start
+    common = {"early_order_deadline": start - dt.timedelta(days=14), "late_surcharge_pct": 30,
+              "final_order_deadline": start - dt.timedelta(days=2)}
+    items = [ops.add_item(show, supplier, name_zh=zh, name_en=en, category=cat, unit=unit, price_minor=price, **common)
+             for zh, en, cat, unit, price in (
+                 ("洽谈桌（圆桌）", "Meeting table (round)", "rental", "件 piece", 28000),
+                 ("折叠椅", "Folding chair", "rental", "件 piece", 6000),
+                 ("16A 三相电源", "Power 16 A three-phase", "utilities", "路 line", 180000),
+                 ("有线网络 10 Mbps", "Wired internet 10 Mbps", "utilities", "条 line", 120000))]
+    exhibitor = exhibitor_for_organization(show, orgs["exhibitor"].id)
+    if exhibitor is not None:
+        ops.place_order(show, exhibitor, [(items[0].id, 1), (items[1].id, 4), (items[2].id, 1)],
+                        notes="demo")
