@@ -618,6 +618,16 @@ def search_organizations(q: str, limit: int = 20) -> list[int]:
     return _ranked(Organization, [exact, prefix], limit)
 
 
+def organization_ids_matching(q: str):
+    """A SELECT of the ids of companies whose search tokens start with the folded query
+    (characters, pinyin, initials, English, email, phone): a prefix range on the token
+    index, uncapped, for list filters whose totals must be exact (``search_organizations``
+    ranks but returns at most ``limit``)."""
+    folded = fold_query(q)
+    return select(OrganizationSearchToken.organization_id).where(
+        OrganizationSearchToken.token >= folded, OrganizationSearchToken.token < prefix_upper_bound(folded))
+
+
 def _show_filter(show):
     """Persons linked to the show through any table that has both person_id and show_id
     (e.g. visitor registrations), found from the metadata so the core needs no plugin."""

@@ -8,12 +8,8 @@ from sqlalchemy import insert, select
 
 from crm_expo.extensions import db
 from crm_expo.models import Organization
-from crm_expo.search import search_keys, sort_key
-
-try:
-    from crm_expo.search import name_key
-except ImportError:
-    name_key = None
+from crm_expo.customers import index_organizations
+from crm_expo.search import name_key, search_keys, sort_key
 
 from .models import Exhibitor, ExhibitorCategory, ExhibitorCategoryLink
 
@@ -66,15 +62,10 @@ def generate(show, counts: dict, rng: random.Random) -> None:
             c = _company(rng, base + start + i)
             c["search_keys"] = search_keys(c["name_zh"], c["name_en"])
             c["sort_name"] = sort_key(c["name_zh"] or c["name_en"])
-            if name_key is not None:   # the duplicate-detection keys of crm_expo.customers
-                c["name_key"], c["name_en_key"] = name_key(c["name_zh"]), name_key(c["name_en"])
+            c["name_key"], c["name_en_key"] = name_key(c["name_zh"]), name_key(c["name_en"])   # duplicate keys
             orgs.append(c)
         org_ids = list(db.session.scalars(insert(Organization).returning(Organization.id, sort_by_parameter_order=True), orgs))
-        try:
-            from crm_expo.customers import index_organizations
-            index_organizations(org_ids)
-        except ImportError:
-            pass
+        index_organizations(org_ids)
         rows = [{"show_id": show.id, "organization_id": oid, "status": rng.choices(statuses, weights)[0],
                  "kind": "main", "country": o["country"], "region": o["region"], "notes": "", "status_reason": ""}
                 for oid, o in zip(org_ids, orgs)]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from crm_expo.customers import get_or_create_organization
 from crm_expo import signals
+from crm_expo import customers
 from crm_expo.database import utcnow, write_transaction
 from crm_expo.extensions import db
 from crm_expo.listing import PER_PAGE, Order, Page, Position, seek_page, unindexed
@@ -431,20 +432,10 @@ def add_staff(exhibitor: Exhibitor, *, name_zh: str = "", name_en: str = "", ema
         fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email).lower(), "phone": _clean(phone),
                   "organization_id": exhibitor.organization_id}
         try:
-            from crm_expo.customers import get_or_create_person
-        except ImportError:
-            get_or_create_person = None
-        if get_or_create_person is not None:
-            try:
-                person, _created = get_or_create_person(fields)
-            except ValueError as exc:
-                db.session.rollback()
-                raise ExhibitorError(str(exc))
-        else:
-            person = Person(**fields)
-            db.session.add(person)
-            db.session.flush()
-            person.refresh_keys()
+            person, _created = customers.get_or_create_person(fields)
+        except ValueError as exc:
+            db.session.rollback()
+            raise ExhibitorError(str(exc))
     link = ExhibitorStaff(exhibitor_id=exhibitor.id, person_id=person.id, role=_clean(role))
     db.session.add(link)
     try:
@@ -568,21 +559,6 @@ ORDERS = {
 SORTS = {key: tuple(order.clauses()) for key, order in ORDERS.items()}
 
 
-def matching_organization_ids(q: str):
-    """SELECT of the ids of organizations matching a search (characters, pinyin, initials,
-    English, email, phone): a prefix range on the core's search-token index, in SQL and
-    uncapped so that list totals are exact (crm_expo.customers.search_organizations ranks but
-    returns at most a few hundred)."""
-    folded = fold_query(q)
-    try:
-        from crm_expo.models.contacts import OrganizationSearchToken
-        from crm_expo.search import prefix_upper_bound
-    except ImportError:   # a core without the token index: substring of the search keys
-        return select(Organization.id).where(Organization.search_keys.like(f"%{folded}%"))
-    return select(OrganizationSearchToken.organization_id).where(
-        OrganizationSearchToken.token >= folded, OrganizationSearchToken.token < prefix_upper_bound(folded))
-
-
 def _exhibitor_filters(show: Show, *, q: str = "", status: str = "", category_id=None, country: str = "",
                        account_manager_id=None, organization_id=None, walk_names: bool = False) -> list:
     """WHERE conditions on exhibitor columns only (so that counting needs no company join)."""
@@ -592,7 +568,7 @@ def _exhibitor_filters(show: Show, *, q: str = "", status: str = "", category_id
     if organization_id is not None:
         conds.append(Exhibitor.organization_id == organization_id)
     if q and q.strip():
-        conds.append(Exhibitor.organization_id.in_(matching_organization_ids(q)))
+        conds.append(Exhibitor.organization_id.in_(customers.organization_ids_matching(q)))
     if status:
         conds.append(Exhibitor.status == status)
     if country:

@@ -22,7 +22,8 @@ from crm_expo import signals
 from crm_expo.database import (FastStatement, close_hot_connection, hot_connection, integrity_error, is_sqlite,
                                utcnow, write_transaction)
 from crm_expo.extensions import db
-from crm_expo.models import Organization, Person, Setting, Show, audit
+from crm_expo.models import Organization, Person, Show, audit, get_setting
+from crm_expo.models import set_setting as core_set_setting
 from plugins.visitors import operations as visitor_ops
 from plugins.visitors.models import CATEGORY_TITLES, COUNTED_CATEGORIES, Registration
 
@@ -43,23 +44,14 @@ DEFAULT_SETTINGS = {
 
 
 def setting(show: Show, key: str):
-    value = db.session.scalar(select(Setting.value).where(Setting.show_id == show.id, Setting.key == key))
-    if value is None:
-        value = db.session.scalar(select(Setting.value).where(Setting.show_id.is_(None), Setting.key == key))
-    return DEFAULT_SETTINGS[key] if value is None else value
+    """The show's value of an onsite setting (core settings: show, else global, else default)."""
+    return get_setting(key, show)
 
 
 def set_setting(show: Show, key: str, value, user=None) -> None:
     if key not in DEFAULT_SETTINGS:
         raise OnsiteError(_("Unknown setting %(key)s.", key=key))
-    row = db.session.scalar(select(Setting).where(Setting.show_id == show.id, Setting.key == key))
-    before = row.value if row else DEFAULT_SETTINGS[key]
-    if row is None:
-        db.session.add(Setting(show_id=show.id, key=key, value=value))
-    else:
-        row.value = value
-    audit("onsite.setting", show, user=user, show_id=show.id, object_type="Setting", object_id=key,
-          before={"value": before}, after={"value": value})
+    core_set_setting(key, value, show, user=user)
     db.session.commit()
 
 

@@ -10,16 +10,12 @@ from sqlalchemy import insert, select
 
 from crm_expo.extensions import db
 from crm_expo.models import Organization
-from crm_expo.search import search_keys, sort_key
+from crm_expo.customers import index_organizations
+from crm_expo.search import name_key, search_keys, sort_key
 
 from plugins.exhibitors.models import Exhibitor
 
 from .models import CATEGORIES, Appointment, CatalogueItem, ServiceOrder, ServiceOrderLine, Supplier
-
-try:
-    from crm_expo.search import name_key
-except ImportError:
-    name_key = None
 
 CITIES = [("上海", "Shanghai"), ("北京", "Beijing"), ("广州", "Guangzhou"), ("深圳", "Shenzhen"), ("成都", "Chengdu")]
 TRADE = {"design": ("展览工程", "Exhibition Engineering"), "rental": ("展具租赁", "Exhibition Rental"),
@@ -53,16 +49,11 @@ def generate(show, counts: dict, rng: random.Random) -> None:
         o = {"name_zh": f"{city_zh}{zh}有限公司{base + i}", "name_en": f"{city_en} {en} Co. {base + i}", "country": "CN"}
         o["search_keys"] = search_keys(o["name_zh"], o["name_en"])
         o["sort_name"] = sort_key(o["name_zh"])
-        if name_key is not None:
-            o["name_key"], o["name_en_key"] = name_key(o["name_zh"]), name_key(o["name_en"])
+        o["name_key"], o["name_en_key"] = name_key(o["name_zh"]), name_key(o["name_en"])
         orgs.append(o)
         cats.append(" ".join(dict.fromkeys([main] + extra)))
     org_ids = list(db.session.scalars(insert(Organization).returning(Organization.id, sort_by_parameter_order=True), orgs))
-    try:
-        from crm_expo.customers import index_organizations
-        index_organizations(org_ids)
-    except ImportError:
-        pass
+    index_organizations(org_ids)
     sup_ids = list(db.session.scalars(insert(Supplier).returning(Supplier.id, sort_by_parameter_order=True),
                                       [{"organization_id": o, "categories": c, "notes": ""} for o, c in zip(org_ids, cats)]))
     db.session.execute(insert(Appointment), [{"show_id": show.id, "supplier_id": s, "categories": c}

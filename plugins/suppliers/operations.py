@@ -15,10 +15,10 @@ from sqlalchemy.orm import selectinload
 
 from crm_expo import signals
 from crm_expo.customers import get_or_create_organization
+from crm_expo import customers
 from crm_expo.database import utcnow, write_transaction
 from crm_expo.extensions import db
-from crm_expo.models import Organization, Person, Show, audit
-from crm_expo.search import fold_query
+from crm_expo.models import Organization, Show, audit
 
 from plugins.exhibitors.models import Exhibitor
 
@@ -142,20 +142,10 @@ def add_contact(supplier: Supplier, *, name_zh: str = "", name_en: str = "", ema
     fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email).lower(), "phone": _clean(phone),
               "organization_id": supplier.organization_id}
     try:
-        from crm_expo.customers import get_or_create_person
-    except ImportError:
-        get_or_create_person = None
-    if get_or_create_person is not None:
-        try:
-            person, _created = get_or_create_person(fields)
-        except ValueError as exc:
-            db.session.rollback()
-            raise SupplierError(str(exc))
-    else:
-        person = Person(**fields)
-        db.session.add(person)
-        db.session.flush()
-        person.refresh_keys()
+        person, _created = customers.get_or_create_person(fields)
+    except ValueError as exc:
+        db.session.rollback()
+        raise SupplierError(str(exc))
     contact = SupplierContact(supplier_id=supplier.id, person_id=person.id, role=_clean(role))
     db.session.add(contact)
     try:
@@ -318,24 +308,12 @@ def supplier_query(*, q: str = "", category: str = "", show: Show | None = None,
     if organization_id is not None:
         stmt = stmt.where(Supplier.organization_id == organization_id)
     if q and q.strip():
-        stmt = stmt.where(Supplier.organization_id.in_(_matching_organization_ids(q)))
+        stmt = stmt.where(Supplier.organization_id.in_(customers.organization_ids_matching(q)))
     if category:
         stmt = stmt.where((" " + Supplier.categories + " ").like(f"% {category} %"))
     if show is not None and appointed_only:
         stmt = stmt.where(Supplier.id.in_(select(Appointment.supplier_id).where(Appointment.show_id == show.id)))
     return stmt.order_by(Organization.sort_name, Supplier.id)
-
-
-def _matching_organization_ids(q: str):
-    """Same search as the exhibitors list: a prefix range on the core's token index, in SQL."""
-    folded = fold_query(q)
-    try:
-        from crm_expo.models.contacts import OrganizationSearchToken
-        from crm_expo.search import prefix_upper_bound
-    except ImportError:
-        return select(Organization.id).where(Organization.search_keys.like(f"%{folded}%"))
-    return select(OrganizationSearchToken.organization_id).where(
-        OrganizationSearchToken.token >= folded, OrganizationSearchToken.token < prefix_upper_bound(folded))
 
 
 def on_collect_customer_history(organization, entries: list, **_kw) -> None:
@@ -581,7 +559,7 @@ def order_query(show: Show, *, status: str = "", supplier_id=None, exhibitor_id=
         stmt = stmt.where(ServiceOrder.supplier_id.in_(
             select(Supplier.id).where(Supplier.organization_id == supplier_organization_id)))
     if q and q.strip():
-        ids = _matching_organization_ids(q)
+        ids = customers.organization_ids_matching(q)
         stmt = stmt.where(ServiceOrder.exhibitor_id.in_(select(Exhibitor.id).where(Exhibitor.organization_id.in_(ids)))
                           | ServiceOrder.supplier_id.in_(select(Supplier.id).where(Supplier.organization_id.in_(ids))))
     return stmt.order_by(ServiceOrder.placed_at.desc(), ServiceOrder.id.desc())
