@@ -257,3 +257,16 @@ def page(browser):
     pg.set_default_timeout(15000)
     yield pg
     context.close()
+
+
+@pytest.fixture
+def english_request(request):
+    """Operations called as a view would call them: inside a request in English, so their
+    messages translate (and tests can read them). Plugin test folders make it autouse in
+    their conftest; a test without the ``app`` fixture gets no request."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
