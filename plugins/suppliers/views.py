@@ -153,14 +153,10 @@ def _item_values(form: ItemForm, currency: str) -> dict:
             "description": form.description.data}
 
 
-@bp.route("/<int:supplier_id>/items", methods=["POST"])
-@require(*EDITORS)
-def add_item(supplier_id):
-    sup = _supplier_or_404(supplier_id)
-    show = _show_arg()
+def _add_item_from_form(show, sup) -> None:
+    """The posted ItemForm → a new catalogue item of ``sup`` for ``show``; the outcome is flashed
+    (staff page and supplier portal alike)."""
     form = ItemForm()
-    if show is None:
-        abort(400)
     if form.validate_on_submit():
         try:
             ops.add_item(show, sup, user=current_user, **_item_values(form, show.currency))
@@ -172,6 +168,16 @@ def add_item(supplier_id):
         for name, errors in form.errors.items():
             for e in errors:
                 flash(f"{getattr(form, name).label.text}: {e}", "error")
+
+
+@bp.route("/<int:supplier_id>/items", methods=["POST"])
+@require(*EDITORS)
+def add_item(supplier_id):
+    sup = _supplier_or_404(supplier_id)
+    show = _show_arg()
+    if show is None:
+        abort(400)
+    _add_item_from_form(show, sup)
     return redirect(url_for("suppliers.detail", supplier_id=sup.id, show=show.slug))
 
 
@@ -296,18 +302,7 @@ def portal_add_item(slug):
     show = show_or_404(slug)
     if ops.appointment_for(show, sup) is None:   # only where it is an official contractor
         abort(404)
-    form = ItemForm()
-    if form.validate_on_submit():
-        try:
-            ops.add_item(show, sup, user=current_user, **_item_values(form, show.currency))
-        except ops.SupplierError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(_("Catalogue item saved."), "success")
-    else:
-        for name, errors in form.errors.items():
-            for e in errors:
-                flash(f"{getattr(form, name).label.text}: {e}", "error")
+    _add_item_from_form(show, sup)
     return redirect(url_for("suppliers.portal"))
 
 
