@@ -66,7 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["crm_expo_plugins"] = {p.name: p for p in plugins}
     check_tables(plugins, db.metadata)
 
-    from .i18n import select_locale
+    from .i18n import request_locale
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
         [os.path.join(HERE, "translations"), os.path.join(HERE, "translations_data")]
         + [p.translations_path for p in plugins])
@@ -77,7 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.teardown_request(close_hot_connection)
     app.teardown_appcontext(close_hot_connection)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=request_locale)
     limiter.init_app(app)
     # Only single routes carry limits (@limiter.limit checks them in its own wrapper); no
     # default or blueprint limits exist for the before-request hook to apply, and it costs

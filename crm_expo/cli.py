@@ -264,17 +264,44 @@ def demo_cmd(host, port, no_serve):
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
-@click.command("serve", help="Production server (gunicorn).")
+def warm_up(app: Flask) -> None:
+    """Do once in the server's master process what each worker would otherwise do on its
+    first request; the forked workers inherit it. A desk's first scans after a start waited
+    some 0.4 s for it: importing Alembic for the schema check, configuring the ORM mappers,
+    loading both languages' message catalogues."""
+    from flask_babel import force_locale, gettext
+    from sqlalchemy.orm import configure_mappers
+
+    from .i18n import LOCALES
+    from .web import SCHEMA_OK
+    _require_schema(app)
+    app.extensions[SCHEMA_OK] = True
+    configure_mappers()
+    with app.test_request_context():
+        for locale in LOCALES:
+            with force_locale(locale):
+                gettext("Welcome")
+
+
+@click.command("serve", help="Production server (gunicorn). Put a buffering proxy (nginx) in front "
+                              "when clients are slow or far away.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, type=int, show_default=True)
 @click.option("--workers", default=2, type=int, show_default=True)
-@click.option("--threads", default=4, type=int, show_default=True)
-def serve_cmd(host, port, workers, threads):
+@click.option("--threads", default=1, type=int, show_default=True,
+              help="Threads per worker. 1 (the default): each worker serves one request at a time and "
+                   "waiting requests queue in the kernel, which hands each to the first free worker — the "
+                   "shortest and most even answer times at the desks (bench/checkin). More than 1: "
+                   "gunicorn's threaded worker, for many slow clients without a proxy.")
+@click.option("--timeout", default=300, type=int, show_default=True,
+              help="Seconds before a worker stuck in one request is restarted (a batch of badges or an "
+                   "import can take a while).")
+def serve_cmd(host, port, workers, threads, timeout):
     from gunicorn.app.base import BaseApplication
     app = current_app._get_current_object()
     _require_database(app)
-    _require_schema(app)
-    # Workers build their own app after the fork (no shared connections or pools).
+    warm_up(app)
+    # Workers build their own connections after the fork (no shared connections or pools).
     with app.app_context():
         from .extensions import db
         db.engine.dispose()
@@ -282,7 +309,7 @@ def serve_cmd(host, port, workers, threads):
     def _post_fork(_server, _worker):
         # A thread back from the database or the socket waits for the GIL up to the switch
         # interval (5 ms by default) while another thread computes: 1 ms cut the check-in's
-        # p99 by about a third at the same throughput (bench/checkin/run.py).
+        # p99 by about a third at the same throughput with threaded workers.
         sys.setswitchinterval(0.001)
         from .database import start_background_checkpoints
         from .extensions import db
@@ -295,6 +322,7 @@ def serve_cmd(host, port, workers, threads):
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("timeout", timeout)
             self.cfg.set("accesslog", None)
             self.cfg.set("keepalive", 5)
             self.cfg.set("post_fork", _post_fork)

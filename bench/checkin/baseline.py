@@ -2,7 +2,7 @@
 the same work as the real one at its core — look the badge up by code, insert one scan row
 (with a unique nonce) in one transaction, answer JSON. No auth, no rules, no ORM.
 
-Run: CHECKIN_BASELINE_DB=/path/baseline.sqlite3 gunicorn -w 2 --threads 4 -k gthread baseline:app
+Run: CHECKIN_BASELINE_DB=/path/baseline.sqlite3 gunicorn -w 2 baseline:app   (run.py serves it as crm-expo is served)
 """
 from __future__ import annotations
 

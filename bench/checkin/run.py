@@ -1,9 +1,14 @@
 """Check-in benchmark (issue #5): `crm-expo serve --workers 2`, 16 concurrent connections,
 100,000 registered visitors, each badge scanned once, measured with wrk — and in the same run
-the minimal Flask + sqlite3 baseline (baseline.py) served the same way, as the limit.
-Target: ≥ 50 % of the baseline's throughput and p99 ≤ 15 ms.
+the minimal Flask + sqlite3 baseline (baseline.py) served the same way (gunicorn, 2 workers,
+the same worker kind), as the limit. Target: ≥ 50 % of the baseline's throughput and
+p99 ≤ 15 ms.
 
     python bench/checkin/run.py [--visitors 100000] [--duration 20] [--connections 16] [--rounds 3]
+                                [--server-threads 1]
+
+--server-threads 1 (crm-expo serve's default) runs gunicorn's sync workers; more runs its
+threaded workers (gthread) with that many threads, for both servers.
 
 Prints the figures and the machine. Data lives in /tmp/onsite-bench (reused between runs;
 the scan tables are emptied before each run, so every badge is scanned once).
@@ -142,6 +147,8 @@ def main():
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2, help="wrk threads")
+    ap.add_argument("--server-threads", type=int, default=1,
+                    help="threads per gunicorn worker, for both servers (1 = sync workers)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="crm-expo then baseline, this many times; the median is reported (a shared VM's "
                          "throughput swings by a quarter from one run to the next)")
@@ -149,14 +156,18 @@ def main():
     token = prepare(args.visitors)
     print(machine())
     print(f"visitors={args.visitors} connections={args.connections} duration={args.duration}s "
-          f"wrk threads={args.threads} rounds={args.rounds}; each request a distinct badge code and nonce")
+          f"wrk threads={args.threads} rounds={args.rounds} server threads per worker={args.server_threads}; "
+          f"each request a distinct badge code and nonce")
+    st = args.server_threads
+    worker = ["-k", "gthread", "--threads", str(st)] if st > 1 else ["-k", "sync"]
+    base_name = f"baseline Flask+sqlite3 (gunicorn 2×{st})"
     port, bport = 18731, 18732
     reals, bases, ratios = [], [], []
     for n in range(1, args.rounds + 1):
         for path, table in ((DB, "onsite_scan"), (BASE_DB, "scan")):
             with sqlite3.connect(path) as c:
                 c.execute(f"DELETE FROM {table}")   # every badge scanned once per round
-        proc = serve(["crm-expo", "serve", "--workers", "2", "--port", str(port)], port, {})
+        proc = serve(["crm-expo", "serve", "--workers", "2", "--threads", str(st), "--port", str(port)], port, {})
         try:
             real = wrk(f"http://127.0.0.1:{port}/api/v1/shows/bench/checkins", token, "crm", args.duration,
                        args.connections, args.threads)
@@ -164,7 +175,7 @@ def main():
             stop(proc)
         with sqlite3.connect(DB) as c:
             results = dict(c.execute("SELECT result, count(*) FROM onsite_scan GROUP BY result").fetchall())
-        bproc = serve([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-k", "gthread",
+        bproc = serve([sys.executable, "-m", "gunicorn", "-w", "2", *worker,
                        "-b", f"127.0.0.1:{bport}", "--chdir", HERE, "baseline:app"], bport,
                       {"CHECKIN_BASELINE_DB": BASE_DB})
         try:
@@ -174,7 +185,7 @@ def main():
         ratio = real["rps"] / base["rps"] if base["rps"] else 0
         reals.append(real), bases.append(base), ratios.append(ratio)
         print(f"round {n}:")
-        for name, r in (("crm-expo serve --workers 2", real), ("baseline Flask+sqlite3 (gunicorn 2×4)", base)):
+        for name, r in ((f"crm-expo serve --workers 2 --threads {st}", real), (base_name, base)):
             print(f"  {name:<40} {r['rps']:>9.1f} req/s  p50 {r['p50']} ms  p99 {r['p99']} ms  "
                   f"requests {r['requests']}  non-2xx {r['non2xx']}")
         print(f"  scan rows recorded by crm-expo: {results}; throughput vs baseline {100 * ratio:.1f} %")

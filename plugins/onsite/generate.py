@@ -43,7 +43,7 @@ def generate(show, counts: dict, rng: random.Random) -> None:
                                               dt.datetime.combine(d.date, d.opens)).total_seconds()))))
         at = local.replace(tzinfo=tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
         row = {"show_id": show.id, "gate": rng.choice(GATES), "desk": "generated", "device": "", "direction": "in",
-               "day": d.date, "at": at, "first_entry": False, "nonce": None, "answer": None, "user_id": None,
+               "day": d.date, "at": at, "first_entry": None, "nonce": None, "answer": None, "user_id": None,
                "registration_id": None, "category": ""}
         if not regs or rng.random() < 0.02:
             code = "".join(rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(12))

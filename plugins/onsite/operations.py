@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from collections import namedtuple
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm_expo import signals
 from crm_expo.database import (FastStatement, close_hot_connection, hot_connection, integrity_error, is_sqlite,
-                               utcnow, write_transaction)
+                               utcnow, write_transaction, writer_lock)
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Person, Show, audit, get_setting
 from crm_expo.models import set_setting as core_set_setting
@@ -112,9 +111,10 @@ def check_in(show, code: str, gate: str, *, nonce: str | None = None, desk: str 
     show_id, timezone = show.id, show.timezone   # read once: the commit below expires an ORM Show
     scan = {"show_id": show_id, "code": code, "gate": gate, "desk": desk[:64], "device": device[:64],
             "direction": direction, "day": day, "at": at, "nonce": nonce or None, "user_id": user_id}
-    session = db.session()
-    if session.in_transaction():
-        session.commit()   # a caller's open read (SQLite: an old snapshot) must see this scan after
+    # A caller's open read (SQLite: an old snapshot) must see this scan after. The API's
+    # request has no ORM session at all: do not create one only to ask.
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.commit()
     conn = hot_connection()
     for attempt in range(3):
         if nonce and attempt:
@@ -128,11 +128,11 @@ def check_in(show, code: str, gate: str, *, nonce: str | None = None, desk: str 
                                       direction, day, at)
         person = answer["person"]
         try:
-            with _writer_lock:
+            with writer_lock():
                 scan_id = _INSERT_SQL.run(dict(
                     scan, registration_id=person["registration_id"] if person else None,
                     result=answer["result"], reason=answer["reason_code"],
-                    category=person["category"] if person else "", first_entry=first_entry,
+                    category=person["category"] if person else "", first_entry=first_entry or None,
                     answer=answer if nonce else None))[0][0]
                 conn.commit()
         except Exception as exc:
@@ -148,10 +148,6 @@ def check_in(show, code: str, gate: str, *, nonce: str | None = None, desk: str 
         return answer
     raise OnsiteError(_("The scan could not be recorded; scan again."))
 
-
-# In-process writers queue on a lock instead of in SQLite's busy handler, which sleeps in
-# steps of milliseconds; only writers of other processes still wait there.
-_writer_lock = threading.Lock()
 
 # Plain SQL (compiled once, no ORM) for the hot path. One statement reads every fact the
 # decision needs; NULL day_open = not a show day; the settings are the show's, else global.

@@ -36,7 +36,7 @@ def test_first_scan_admits_second_says_already_in(client, app):
     assert again["result"] == "already_in"
     assert "Already checked in today" in again["reason"]
     rows = db.session.execute(select(Scan.result, Scan.gate, Scan.first_entry).order_by(Scan.id)).all()
-    assert rows == [("ok", "A", True), ("already_in", "B", False)]
+    assert rows == [("ok", "A", True), ("already_in", "B", None)]   # TRUE or NULL, never FALSE
 
 
 def test_reentry_setting_admits_again_but_counts_one_person(client, app):
