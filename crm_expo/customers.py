@@ -310,8 +310,10 @@ def _existing_by_name(pairs: Iterable[tuple[str, int]]) -> dict[tuple[str, int],
 
 
 @functools.lru_cache(maxsize=65536)    # names repeat across a big import; pinyin is slow
-def _person_keys(name_zh: str, name_en: str) -> tuple[str, str, tuple[str, ...]]:
-    """(name_key, sort_name, sorted search tokens) of a person's names."""
+def person_keys(name_zh: str, name_en: str) -> tuple[str, str, tuple[str, ...]]:
+    """(name_key, sort_name, sorted search tokens) of a person's names. Importers compute
+    them where the cells are checked (``Column(derive=…)``, on the other core) and pass them
+    to bulk_get_or_create_persons / insert_persons as a record's ``keys``."""
     name = name_zh or name_en
     return name_key(name), sort_key(name), tuple(sorted(person_tokens(name_zh, name_en)))
 
@@ -326,7 +328,8 @@ def bulk_get_or_create_persons(records: list[dict]) -> list[tuple[int, bool]]:
     find-or-create lock on PostgreSQL, see lock_persons_exclusive); does not commit."""
     lock_persons_exclusive()
     tune_for_bulk()
-    keys = [_person_keys(r.get("name_zh") or "", r.get("name_en") or "")[0] for r in records]
+    all_keys = [r.get("keys") or person_keys(r.get("name_zh") or "", r.get("name_en") or "") for r in records]
+    keys = [k[0] for k in all_keys]
     by_email = _existing_by("email", (r.get("email") or "" for r in records))
     by_phone = _existing_by("phone", (r.get("phone") or "" for r in records))
     by_name = _existing_by_name((k, r["organization_id"]) for k, r in zip(keys, records)
@@ -348,7 +351,7 @@ def bulk_get_or_create_persons(records: list[dict]) -> list[tuple[int, bool]]:
         if j is None:
             j = len(new_rows)
             row = {"name_zh": r.get("name_zh") or "", "name_en": r.get("name_en") or "", "email": email,
-                   "phone": phone, "organization_id": org_id, "name_key": k}
+                   "phone": phone, "organization_id": org_id, "name_key": k, "keys": all_keys[i]}
             for c in extra:
                 v = r.get(c)
                 if v is not None and v != "":
@@ -393,9 +396,10 @@ _new_ids = new_ids
 
 def insert_persons(rows: list[dict]) -> list[int]:
     """Multi-row INSERT of prepared person rows (keys: Person columns; missing ones get
-    their defaults, keys computed when blank), returning their ids in order, and their
-    search tokens. Use for generators and imports, inside a write transaction."""
-    unknown = set().union(*rows) - set(_PERSON_DEFAULTS) - {"created_at", "updated_at"} if rows else set()
+    their defaults, keys computed when blank or taken from ``keys``, see person_keys),
+    returning their ids in order, and their search tokens. Use for generators and imports,
+    inside a write transaction."""
+    unknown = set().union(*rows) - set(_PERSON_DEFAULTS) - {"created_at", "updated_at", "keys"} if rows else set()
     if unknown:
         raise ValueError(f"insert_persons: not Person columns: {', '.join(sorted(unknown))}")
     now = driver_datetime(utcnow())
@@ -406,7 +410,7 @@ def insert_persons(rows: list[dict]) -> list[int]:
     for pid, r in zip(ids, rows):
         row = dict(base, id=pid)
         row.update(r)
-        nk, sn, found = _person_keys(row["name_zh"], row["name_en"])
+        nk, sn, found = row.pop("keys", None) or person_keys(row["name_zh"], row["name_en"])
         row["name_key"] = row["name_key"] or nk
         row["sort_name"] = row["sort_name"] or sn
         row["search_keys"] = row["search_keys"] or " ".join(
@@ -793,7 +797,14 @@ COMPANY = Column("company", ("公司", "company", "单位", "公司名称", "工
                              "企业", "company name"))
 COMPANY_EN = Column("company_en", ("公司英文名", "company en", "english company name", "company (english)"))
 JOB_TITLE = Column("job_title", ("职位", "job title", "title", "职务", "position"))
-PERSON_COLUMNS = (NAME, NAME_EN, EMAIL, PHONE, COMPANY, COMPANY_EN, JOB_TITLE)
+
+
+def _contact_keys(values: dict) -> tuple:
+    return person_keys(*split_name(values.get("name", ""), values.get("name_en", "")))
+
+
+PERSON_COLUMNS = (NAME, NAME_EN, EMAIL, PHONE, COMPANY, COMPANY_EN, JOB_TITLE,
+                  Column("keys", derive=_contact_keys))
 
 
 def split_name(name: str, name_en: str = "") -> tuple[str, str]:
@@ -846,7 +857,8 @@ def apply_person_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> Impo
             report.problems.append(RowProblem(rownum, NAME.label, _("is longer than %(n)d characters", n=100)))
             continue
         prepared.append((rownum, {"name_zh": zh, "name_en": en, "email": v.get("email", ""),
-                                  "phone": v.get("phone", ""), "job_title": v.get("job_title", "")[:100]},
+                                  "phone": v.get("phone", ""), "job_title": v.get("job_title", "")[:100],
+                                  "keys": v.get("keys")},
                          ((v.get("company") or "")[:200], (v.get("company_en") or "")[:200])))
     org_ids = bulk_organizations(c for _r, _f, c in prepared if c[0] or c[1])
     records = []

@@ -36,6 +36,7 @@ from flask_babel import force_locale, gettext
 from .extensions import db
 
 BATCH_SIZE = 5000
+FIRST_BATCH_SIZE = 2000
 MAX_CELL_CHARS = 2000
 DEFAULT_MAX_UPLOAD_MB = 20
 
@@ -75,12 +76,16 @@ class Column:
     ``parse(str) -> value``: converts a non-empty cell or raises ``ValueError(message)``
     naming the problem (empty cells are passed on as "" without calling it);
     ``unique``: the value identifies a record (email, phone …): a later row of the same file
-    with the same parsed value is rejected as a duplicate of the first."""
+    with the same parsed value is rejected as a duplicate of the first;
+    ``derive(values) -> value``: not read from the file but computed from a good row's parsed
+    values, where the cells are checked — for pure work per row (a person's search keys),
+    which a big import then does in its checking process, on the other core."""
     key: str
     aliases: tuple[str, ...] = ()
     required: bool = False
     parse: Callable[[str], Any] | None = None
     unique: bool = False
+    derive: Callable[[dict], Any] | None = None
 
     @property
     def label(self) -> str:
@@ -257,7 +262,7 @@ def header_key(text: str) -> str:
 def map_header(header: list[str], columns: Iterable[Column]) -> dict[int, Column]:
     """Position → Column for every header cell that names a column; unknown columns are
     ignored. Raises ImportFileError for a missing required column or one given twice."""
-    columns = list(columns)
+    columns = [c for c in columns if c.derive is None]
     by_name: dict[str, Column] = {}
     for col in columns:
         for name in (col.key,) + tuple(col.aliases):
@@ -369,11 +374,19 @@ def run_import(show, source, filename: str, kind: str, columns: Iterable[Column]
         raise ImportFileError(_("%(file)s has a header but no rows", file=filename or "-"))
 
     def batches():
-        for i in range(0, len(body), batch_size):
-            yield body[i:i + batch_size]
+        # Batches that start small and double: the database work starts as soon as the first
+        # is checked, and the checking process stays a batch ahead (with one big first batch
+        # the writer waited seconds for it).
+        i = 0
+        size = min(batch_size, FIRST_BATCH_SIZE)
+        while i < len(body):
+            yield body[i:i + size]
+            i += size
+            size = min(batch_size, size * 2)
 
-    checked = (_checked_in_worker(batches(), mapping) if _can_check_in_worker(len(body), batch_size)
-               else _checked(batches(), mapping, {}))
+    derived = tuple(c for c in columns if c.derive is not None)
+    checked = (_checked_in_worker(batches(), mapping, derived) if _can_check_in_worker(len(body), batch_size)
+               else _checked(batches(), mapping, derived, {}))
     bar = None
     if progress and echo is not None and len(body) > batch_size:
         bar = click.progressbar(length=len(body), label=_("importing %(kind)s", kind=kind), file=None)
@@ -403,7 +416,8 @@ def run_import(show, source, filename: str, kind: str, columns: Iterable[Column]
 CheckedBatch = tuple[int, list[tuple[int, dict]], list[RowProblem]]   # (rows read, good rows, problems)
 
 
-def _checked(batches, mapping: dict[int, Column], seen: dict) -> Iterable[CheckedBatch]:
+def _checked(batches, mapping: dict[int, Column], derived: tuple[Column, ...], seen: dict
+             ) -> Iterable[CheckedBatch]:
     for chunk in batches:
         good: list[tuple[int, dict]] = []
         problems: list[RowProblem] = []
@@ -412,6 +426,8 @@ def _checked(batches, mapping: dict[int, Column], seen: dict) -> Iterable[Checke
             if row_problems:
                 problems.extend(row_problems)
             else:
+                for col in derived:
+                    values[col.key] = col.derive(values)
                 good.append((rownum, values))
         yield len(chunk), good, problems
 
@@ -428,12 +444,12 @@ def _can_check_in_worker(rows: int, batch_size: int) -> bool:
             and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods())
 
 
-def _check_worker(app, batches, mapping, conn) -> None:
+def _check_worker(app, batches, mapping, derived, conn) -> None:
     try:
         with app.app_context():
             # The parent's pooled connections are not this process's to use or close.
             db.engine.dispose(close=False)
-            for item in _checked(batches, mapping, {}):
+            for item in _checked(batches, mapping, derived, {}):
                 conn.send(("batch", item))
         conn.send(("done", None))
     except BaseException as exc:   # reported by the parent, which raises it
@@ -445,13 +461,13 @@ def _check_worker(app, batches, mapping, conn) -> None:
         conn.close()
 
 
-def _checked_in_worker(batches, mapping: dict[int, Column]) -> Iterable[CheckedBatch]:
+def _checked_in_worker(batches, mapping: dict[int, Column], derived: tuple[Column, ...]) -> Iterable[CheckedBatch]:
     """:func:`_checked` run in a forked child process; batches come back through a pipe (the
     child runs at most about a batch ahead: a full pipe makes it wait)."""
     import multiprocessing
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
-    worker = ctx.Process(target=_check_worker, args=(current_app._get_current_object(), batches, mapping, sender),
+    worker = ctx.Process(target=_check_worker, args=(current_app._get_current_object(), batches, mapping, derived, sender),
                          daemon=True)
     worker.start()
     sender.close()

@@ -181,6 +181,17 @@ def test_batches_cover_every_row(app):
     assert persons() == 2500
 
 
+def test_search_keys_come_from_the_checked_names_never_from_a_column_of_the_file(app):
+    # The keys are a derived column, computed where the cells are checked (a forked process
+    # for big files): a "keys" column in the file is not read, and every person is findable.
+    rows = "".join(f"张伟{i},Zhang Wei,zw{i}@example.com,forged\n" for i in range(1200))
+    report = imp("姓名,英文名,邮箱,keys\n" + rows, batch_size=500)
+    assert (report.imported, report.rejected) == (1200, 0)
+    assert db.session.scalar(select(func.count(Person.id)).where(Person.search_keys.contains(" zw "))) == 1200
+    assert db.session.scalar(select(func.count(Person.id)).where(Person.search_keys.contains("forged"))) == 0
+    assert len(search_persons("张伟1199")) == 1
+
+
 def test_cli_importer_prints_the_report_and_exits_0_1_2(app, tmp_path):
     importer = cli_importer("contacts", PERSON_COLUMNS, apply_person_rows)
     out: list[str] = []

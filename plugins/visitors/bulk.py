@@ -64,6 +64,7 @@ COLUMNS = (
     Column("birth_date", ("出生日期", "birth date", "date of birth"), parse=parse_date),
     Column("consent_marketing", ("同意营销", "marketing consent", "marketing"), parse=_yes_no),
     Column("consent_share", ("同意分享给参展商", "share consent", "share with exhibitors"), parse=_yes_no),
+    Column("keys", derive=lambda v: customers.person_keys(v.get("name_zh") or "", v.get("name_en") or "")),
 )
 
 
@@ -133,7 +134,8 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
     org_ids = _organization_ids({r.get("company") or "" for _n, r in good})
     records = [{"name_zh": r.get("name_zh") or "", "name_en": r.get("name_en") or "", "email": r.get("email") or "",
                 "phone": r.get("phone") or "", "job_title": r.get("job_title") or "",
-                "birth_date": r.get("birth_date") or None, "organization_id": org_ids.get(r.get("company") or "")}
+                "birth_date": r.get("birth_date") or None, "organization_id": org_ids.get(r.get("company") or ""),
+                "keys": r.get("keys")}
                for _n, r in good]
     person_ids = [pid for pid, _created in customers.bulk_get_or_create_persons(records)] if records else []
     already = _registered(show.id, person_ids)
