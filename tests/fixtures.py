@@ -260,6 +260,33 @@ def page(browser):
 
 
 @pytest.fixture
+def walked_down_to(make_app, tmp_path, is_postgres):
+    """For testing what a migration does to existing data: ``walked_down_to(revision)`` makes
+    a private SQLite database, migrates it to the heads, walks it back down to ``revision``
+    and returns its app, inside its app context for the rest of the test. (On PostgreSQL the
+    test is skipped: the suite runs the same DDL there.)"""
+    if is_postgres:
+        pytest.skip("walks a private SQLite database down and up; PostgreSQL gets the same DDL via the suite")
+    from alembic import command
+
+    from crm_expo.migrations import alembic_config, upgrade
+    contexts = []
+
+    def down_to(revision: str):
+        app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'old.sqlite3'}")
+        upgrade(app)
+        ctx = app.app_context()
+        ctx.push()
+        contexts.append(ctx)
+        command.downgrade(alembic_config(app), revision)
+        return app
+
+    yield down_to
+    for ctx in reversed(contexts):
+        ctx.pop()
+
+
+@pytest.fixture
 def english_request(request):
     """Operations called as a view would call them: inside a request in English, so their
     messages translate (and tests can read them). Plugin test folders make it autouse in

@@ -16,30 +16,25 @@ SCAN = ("INSERT INTO onsite_scan (show_id, registration_id, code, gate, desk, de
         "'2027-03-01 09:00:00', :result, '', 'public', :first)")
 
 
-def test_upgrade_turns_false_into_null_and_keeps_one_first_entry_per_day(make_app, tmp_path, is_postgres):
-    if is_postgres:
-        pytest.skip("walks a private SQLite database down and up; PostgreSQL gets the same DDL via the suite")
-    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'old.sqlite3'}")
+def test_upgrade_turns_false_into_null_and_keeps_one_first_entry_per_day(walked_down_to):
+    app = walked_down_to(BEFORE)
+    show = today_show()
+    reg = register(show).id
+    conn = db.session.connection()
+    conn.execute(text(SCAN), {"s": show.id, "r": reg, "result": "ok", "first": True})
+    conn.execute(text(SCAN), {"s": show.id, "r": reg, "result": "already_in", "first": False})
+    db.session.commit()
     upgrade(app)
-    with app.app_context():
-        command.downgrade(alembic_config(app), BEFORE)
-        show = today_show()
-        reg = register(show).id
-        conn = db.session.connection()
-        conn.execute(text(SCAN), {"s": show.id, "r": reg, "result": "ok", "first": True})
-        conn.execute(text(SCAN), {"s": show.id, "r": reg, "result": "already_in", "first": False})
-        db.session.commit()
-        upgrade(app)
-        rows = db.session.execute(text("SELECT result, first_entry FROM onsite_scan ORDER BY id")).all()
-        assert rows == [("ok", 1), ("already_in", None)]
-        # Many non-first scans of one person on one day; a second first entry is refused.
-        db.session.execute(text(SCAN), {"s": show.id, "r": reg, "result": "already_in", "first": None})
-        db.session.commit()
-        with pytest.raises(Exception, match="UNIQUE"):
-            db.session.execute(text(SCAN), {"s": show.id, "r": reg, "result": "ok", "first": True})
-        db.session.rollback()
-        with pytest.raises(Exception, match="CHECK"):   # FALSE is not a value any more
-            db.session.execute(text(SCAN), {"s": show.id, "r": reg, "result": "already_in", "first": False})
-        db.session.rollback()
-        command.downgrade(alembic_config(app), BEFORE)
-        assert db.session.execute(text("SELECT count(*) FROM onsite_scan WHERE NOT first_entry")).scalar() == 2
+    rows = db.session.execute(text("SELECT result, first_entry FROM onsite_scan ORDER BY id")).all()
+    assert rows == [("ok", 1), ("already_in", None)]
+    # Many non-first scans of one person on one day; a second first entry is refused.
+    db.session.execute(text(SCAN), {"s": show.id, "r": reg, "result": "already_in", "first": None})
+    db.session.commit()
+    with pytest.raises(Exception, match="UNIQUE"):
+        db.session.execute(text(SCAN), {"s": show.id, "r": reg, "result": "ok", "first": True})
+    db.session.rollback()
+    with pytest.raises(Exception, match="CHECK"):   # FALSE is not a value any more
+        db.session.execute(text(SCAN), {"s": show.id, "r": reg, "result": "already_in", "first": False})
+    db.session.rollback()
+    command.downgrade(alembic_config(app), BEFORE)
+    assert db.session.execute(text("SELECT count(*) FROM onsite_scan WHERE NOT first_entry")).scalar() == 2
