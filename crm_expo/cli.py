@@ -2,6 +2,7 @@
 stderr and a non-zero exit: 2 for bad input or configuration, 1 for partial failures."""
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import getpass
 import random
@@ -330,7 +331,10 @@ def serve_cmd(host, port, workers, threads, timeout):
         def load(self):
             return app
 
-    Server().run()
+    # Gunicorn runs outside this command's app context: a sync worker handles requests on
+    # its main thread, where an inherited app context would be reused by every request —
+    # and its ``g`` (a CSRF token, the API caller) shared between users.
+    contextvars.Context().run(Server().run)
 
 
 CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, plugins_cmd, generate_cmd, import_cmd,

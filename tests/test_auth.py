@@ -102,6 +102,14 @@ def test_failed_logins_lock_the_account_across_server_processes(served, app):
     assert r.status_code == 429 and "Too many failed sign-ins" in r.text
 
 
+def test_every_visitor_of_the_served_app_gets_a_csrf_token_of_their_own(served):
+    tokens = set()
+    for _ in range(4):
+        page = requests.get(served + "/auth/login").text
+        tokens.add(re.search(r'name="csrf-token" content="([^".]+)', page).group(1))
+    assert len(tokens) == 4
+
+
 def test_no_default_accounts_outside_the_demo(app):
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
