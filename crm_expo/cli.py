@@ -270,7 +270,7 @@ def warm_up(app: Flask) -> None:
     first request; the forked workers inherit it. A desk's first scans after a start waited
     some 0.4 s for it: importing Alembic for the schema check, configuring the ORM mappers,
     loading both languages' message catalogues."""
-    from flask_babel import force_locale, gettext
+    from flask_babel import force_locale, get_translations
     from sqlalchemy.orm import configure_mappers
 
     from .i18n import LOCALES
@@ -281,7 +281,7 @@ def warm_up(app: Flask) -> None:
     with app.test_request_context():
         for locale in LOCALES:
             with force_locale(locale):
-                gettext("Welcome")
+                get_translations()   # loads and caches the catalogues for the process
 
 
 @click.command("serve", help="Production server (gunicorn). Put a buffering proxy (nginx) in front "

@@ -89,8 +89,11 @@ def start_background_checkpoints(engine: Engine, every_seconds: float = 0.5) -> 
     threading.Thread(target=checkpoint_forever, name="sqlite-wal-checkpoint", daemon=True).start()
 
 
-_writer_locks: dict[tuple[str, int], tuple[threading.Lock, int]] = {}
+_writer_locks: dict[str, tuple[threading.Lock, int]] = {}   # database path → (thread lock, lock file)
 _writer_locks_guard = threading.Lock()
+# A forked worker opens its own lock file: an flock() on the parent's open file would be
+# the parent's lock too, and not keep the two apart.
+os.register_at_fork(after_in_child=_writer_locks.clear)
 
 
 @contextmanager
@@ -108,15 +111,13 @@ def writer_lock(engine: Engine | None = None):
     if not path or path == ":memory:":
         yield
         return
-    # Per process: a forked worker must not share its parent's open file (one flock for both).
-    key = (path, os.getpid())
-    lock = _writer_locks.get(key)
+    lock = _writer_locks.get(path)
     if lock is None:
         with _writer_locks_guard:
-            lock = _writer_locks.get(key)
+            lock = _writer_locks.get(path)
             if lock is None:
                 fd = os.open(path + "-writer-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-                lock = _writer_locks[key] = (threading.Lock(), fd)
+                lock = _writer_locks[path] = (threading.Lock(), fd)
     thread_lock, fd = lock
     with thread_lock:
         fcntl.flock(fd, fcntl.LOCK_EX)   # flock() releases the GIL while it waits
