@@ -44,7 +44,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     engine_options = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
-        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        # LIFO: a request gets the connection used last, whose page cache is still warm. In
+        # the default FIFO order the pool's connections took turns, and each found its cache
+        # stale (another connection had written since), so the check-in's reads cost double.
+        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}, "pool_use_lifo": True}
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
