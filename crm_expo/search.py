@@ -8,9 +8,11 @@ the form the keys are stored in. Plugins match with a prefix/substring test on t
 from __future__ import annotations
 
 import functools
+import os
 import re
 import unicodedata
 
+import opencc
 from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 
@@ -21,7 +23,36 @@ _WORD = re.compile(r"[\w@.+\-]+", re.UNICODE)
 
 @functools.lru_cache(maxsize=65536)
 def to_simplified(text: str) -> str:
-    return _t2s.convert(text) if _HAN.search(text) else text
+    # Most text is simplified already: OpenCC's phrase matching (some 40 µs a name, most
+    # of a bulk import's key-making) runs only when a character is traditional.
+    if not _HAN.search(text) or all(_already_simplified(c) for c in text):
+        return text
+    return _t2s.convert(text)
+
+
+@functools.lru_cache(maxsize=None)
+def _already_simplified(char: str) -> bool:
+    phrase_chars = _phrase_chars()
+    return phrase_chars is not None and char not in phrase_chars and _t2s.convert(char) == char
+
+
+@functools.cache
+def _phrase_chars() -> frozenset[str] | None:
+    """Characters that OpenCC changes only inside a phrase (覆 of 反覆 → 反复, 瞭 of 一目瞭然),
+    read from its phrase dictionary: a text with one of them takes the phrase matching.
+    None (always match phrases) if the dictionary is not where this version keeps it."""
+    path = os.path.join(os.path.dirname(opencc.__file__), "dictionary", "TSPhrases.txt")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    chars: set[str] = set()
+    for line in lines:
+        phrase, _, targets = line.partition("\t")
+        for target in targets.split():
+            chars.update(a for a, b in zip(phrase, target) if a != b)
+    return frozenset(chars)
 
 
 def fold(text: str | None) -> str:

@@ -115,3 +115,16 @@ def test_existing_key_functions_still_work():
     assert search_keys("張偉") == "张伟 zhangwei zw"
     assert fold_query(" Zhang  Wei ") == "zhangwei"
     assert prefix_upper_bound("zw") == "zx"
+
+
+@pytest.mark.parametrize("text,simplified", [
+    ("張偉", "张伟"), ("张伟", "张伟"), ("頭髮", "头发"), ("台灣", "台湾"),
+    # Characters that are simplified on their own but traditional inside a phrase: the
+    # shortcut for already-simplified text must not skip OpenCC's phrase matching.
+    ("反覆", "反复"), ("一目瞭然", "一目了然"), ("以免藉口", "以免借口"),
+    # … and phrases OpenCC keeps as they are.
+    ("乾坤", "乾坤"), ("乾隆", "乾隆"), ("Zhang 張三", "Zhang 张三"), ("Huawei", "Huawei"),
+])
+def test_traditional_folds_to_simplified_as_opencc_does(text, simplified):
+    from crm_expo.search import _t2s, to_simplified
+    assert to_simplified(text) == simplified == _t2s.convert(text)
