@@ -34,6 +34,7 @@ ROOT = "/tmp/onsite-bench"
 DB = os.path.join(ROOT, "crm.sqlite3")
 BASE_DB = os.path.join(ROOT, "baseline.sqlite3")
 CODES = os.path.join(ROOT, "codes.txt")
+REFERENCE_BASELINE_RPS = 3500   # issue #5: "such a baseline does about 3,500 check-ins/s"
 
 
 def env() -> dict:
@@ -197,6 +198,11 @@ def main():
           f"p99 {median([r['p99'] for r in bases])} ms")
     print(f"throughput vs baseline: {100 * median(ratios):.1f} % (target ≥ 50 %); "
           f"p99 {median([r['p99'] for r in reals])} ms (target ≤ 15 ms)")
+    # The issue's targets were set on a machine where this baseline did about 3,500 check-ins/s;
+    # the p99 (queueing behind 16 connections) scales with the machine's speed, the ratio does not.
+    print(f"machine speed: the baseline did {median([r['rps'] for r in bases]):.0f} req/s here, "
+          f"{median([r['rps'] for r in bases]) / REFERENCE_BASELINE_RPS:.2f}× the issue's reference "
+          f"({REFERENCE_BASELINE_RPS:,} req/s)")
     print(machine())
 
 
