@@ -13,10 +13,9 @@ import re
 import unicodedata
 
 import opencc
-from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 
-_t2s = OpenCC("t2s")
+_t2s = opencc.OpenCC("t2s")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[\w@.+\-]+", re.UNICODE)
 

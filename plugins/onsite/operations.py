@@ -194,11 +194,11 @@ _REPLAY_SQL = FastStatement("SELECT answer FROM onsite_scan WHERE show_id = :sho
 _texts: dict[tuple, str] = {}
 
 
-def _constant_text(lazy) -> str:
-    """A constant label (a module-level lazy string) in the request's language, translated
-    once per process and language: Flask-Babel's gettext costs some 25 µs a call, which the
-    check-in pays for every scan."""
-    key = (id(lazy), str(get_locale()))
+def _constant_text(lazy, language: str) -> str:
+    """A constant label (a module-level lazy string) in ``language`` (the request's, read once
+    per scan), translated once per process and language: Flask-Babel's gettext costs some
+    25 µs a call, which the check-in pays for every scan."""
+    key = (id(lazy), language)
     text = _texts.get(key)
     if text is None:
         text = _texts[key] = str(lazy)
@@ -216,6 +216,7 @@ def _decide(show_id: int, timezone: str, row, code: str, direction: str, day: dt
             ) -> tuple[dict, bool]:
     """The answer to a scan from the looked-up row → (answer, is the day's first entry)."""
     reason_text, first_entry, person = "", False, None
+    language = str(get_locale())
     if not CODE_RE.match(code):
         result, reason_code = "unknown", "malformed"
     elif row is None:
@@ -225,7 +226,7 @@ def _decide(show_id: int, timezone: str, row, code: str, direction: str, day: dt
     else:
         person = {"registration_id": row.id, "name_zh": row.name_zh, "name_en": row.name_en,
                   "company": row.org_zh or row.org_en or "", "category": row.category,
-                  "category_title": _constant_text(visitor_ops_category_title(row.category))}
+                  "category_title": _constant_text(visitor_ops_category_title(row.category), language)}
         result = "not_allowed"
         if row.revoked_at is not None:
             reason_code = "revoked"
@@ -239,7 +240,7 @@ def _decide(show_id: int, timezone: str, row, code: str, direction: str, day: dt
                 result, reason_code, reason_text = _admit(timezone, row, direction)
                 first_entry = reason_code == "admitted"
     if not reason_text:
-        reason_text = _constant_text(REASONS[reason_code]) if reason_code in REASONS else reason_code
+        reason_text = _constant_text(REASONS[reason_code], language) if reason_code in REASONS else reason_code
     return {"result": result, "reason": reason_text, "reason_code": reason_code, "person": person}, first_entry
 
 
