@@ -93,6 +93,20 @@ def start_background_checkpoints(engine: Engine, every_seconds: float = 0.5) -> 
     threading.Thread(target=checkpoint_forever, name="sqlite-wal-checkpoint", daemon=True).start()
 
 
+def checkpoint(engine: Engine | None = None) -> None:
+    """SQLite: copy the WAL back into the database file now, in PASSIVE mode (it copies
+    what no reader still needs and never waits). Bulk imports call it once at the end, since
+    their commits skip the automatic checkpoint (customers.tune_for_bulk)."""
+    engine = engine or db.engine
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    raw = engine.raw_connection()      # autocommit: a checkpoint cannot run inside a transaction
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        raw.close()
+
+
 _writer_locks: dict[str, tuple[threading.Lock, int]] = {}   # database path → (thread lock, lock file)
 _writer_locks_guard = threading.Lock()
 # A forked worker opens its own lock file: an flock() on the parent's open file would be

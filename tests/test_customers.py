@@ -181,3 +181,37 @@ def test_merge_with_the_same_show_registration_keeps_the_survivors_row(app):
     assert moved.registration_id == r1.id        # the old badge still leads to the person
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "person.merge"))
     assert [d["row"]["id"] for d in entry.after["dropped"]] == [r2_id]
+
+
+def test_bulk_inserts_store_what_the_orm_reads_back(app):
+    """customers.executemany (on SQLite: constant columns bound once, the varying ones as a
+    JSON array) stores every value as a row-by-row insert would: integers, booleans, text
+    that looks like a number, Chinese text, quotes, None; a value JSON cannot carry exactly
+    (bytes) falls back to binding row by row."""
+    from sqlalchemy import event
+
+    from crm_expo.customers import _insert_from_json, executemany
+    from crm_expo.database import utcnow
+    people = [make_person(f"张{i}", email=f"p{i}@example.cn") for i in range(3)]
+    at = utcnow().replace(microsecond=0)
+    statements = []
+
+    def record(conn, cursor, sql, params, context, many):
+        statements.append(sql)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        executemany(Consent.__table__, ["person_id", "purpose", "granted", "at", "source"],
+                    [(p.id, purpose, granted, at, "import: x' OR '1'='1 「展会」")
+                     for p in people for purpose, granted in (("marketing", True), ("share_with_exhibitors", False))])
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    got = sorted((c.person_id, c.purpose, c.granted, c.at, c.source) for c in db.session.scalars(select(Consent)))
+    assert got == sorted((p.id, purpose, granted, at, "import: x' OR '1'='1 「展会」")
+                         for p in people for purpose, granted in (("marketing", True), ("share_with_exhibitors", False)))
+    if db.engine.dialect.name == "sqlite":
+        assert any("json_each" in s for s in statements)     # the JSON path ran
+        conn = db.session.connection()
+        assert not _insert_from_json(conn, Consent.__table__, ["person_id", "purpose", "granted", "at", "source"],
+                                     [(1, "marketing", b"\x01", "2027-01-01", "x"), (2, "marketing", b"\x00", "2027-01-01", "x")])
+        db.session.rollback()

@@ -132,39 +132,39 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
             continue
         good.append((rownum, r))
     org_ids = _organization_ids({r.get("company") or "" for _n, r in good})
-    records = [{"name_zh": r.get("name_zh") or "", "name_en": r.get("name_en") or "", "email": r.get("email") or "",
-                "phone": r.get("phone") or "", "job_title": r.get("job_title") or "",
-                "birth_date": r.get("birth_date") or None, "organization_id": org_ids.get(r.get("company") or ""),
-                "keys": r.get("keys")}
-               for _n, r in good]
+    # The rows are person records already (name_zh, email, … and the worker's ``keys``).
+    records = [dict(r, organization_id=org_ids.get(r.get("company") or "")) for _n, r in good]
     person_ids = [pid for pid, _created in customers.bulk_get_or_create_persons(records)] if records else []
     already = _registered(show.id, person_ids)
     now = customers.driver_datetime(utcnow())
     regs, consents, seen = [], [], set()
-    for (rownum, r), pid in zip(good, person_ids):
+    source_label = f"visitors:{source}"
+    for r, pid in zip(records, person_ids):
         if pid in already or pid in seen:
             report.unchanged += 1
             continue
         seen.add(pid)
-        category = r.get("category") or "trade"
-        regs.append((pid, category, (r.get("company") or "")[:200]))
-        for key, purpose in (("consent_marketing", "marketing"), ("consent_share", "share_with_exhibitors")):
-            if isinstance(r.get(key), bool):
-                consents.append((pid, purpose, r[key], now, f"visitors:{source}"))
+        regs.append((pid, r.get("category") or "trade", (r.get("company") or "")[:200]))
+        marketing, share = r.get("consent_marketing"), r.get("consent_share")
+        if marketing is True or marketing is False:
+            consents.append((pid, "marketing", marketing, now, source_label))
+        if share is True or share is False:
+            consents.append((pid, "share_with_exhibitors", share, now, source_label))
     # Ids drawn first (sequence / after the maximum under the write lock), so registrations,
     # their code history and consents go in as plain executemany INSERTs, no RETURNING.
     reg_ids = customers.new_ids(Registration.__table__, len(regs))
     codes = new_badge_codes(len(regs))
     answers = "{}"
+    show_id = show.id
     customers.executemany(
         Registration.__table__,
         ["id", "show_id", "person_id", "category", "verification", "verification_note", "evidence_company",
          "concession", "badge_code", "answers", "source", "created_at", "updated_at"],
-        [(rid, show.id, pid, cat, "pending" if cat == "trade" else "not_required", "", company, "", code, answers,
+        [(rid, show_id, pid, cat, "pending" if cat == "trade" else "not_required", "", company, "", code, answers,
           source, now, now) for rid, code, (pid, cat, company) in zip(reg_ids, codes, regs)],
         ready=("created_at", "updated_at"))
     customers.executemany(BadgeCode.__table__, ["code", "registration_id", "show_id", "issued_at", "revoke_reason"],
-                          [(code, rid, show.id, now, "") for rid, code in zip(reg_ids, codes)], ready=("issued_at",))
+                          [(code, rid, show_id, now, "") for rid, code in zip(reg_ids, codes)], ready=("issued_at",))
     customers.executemany(Consent.__table__, ["person_id", "purpose", "granted", "at", "source"], consents,
                           ready=("at",))
     report.imported = len(regs)

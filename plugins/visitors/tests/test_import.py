@@ -176,3 +176,21 @@ def test_two_parallel_imports_of_one_file_create_each_person_once(app, database,
     assert db.session.scalar(select(func.count(func.distinct(Person.email)))) == n
     assert count(Organization) == 40
     assert count(Registration, Registration.show_id == show_id) == n
+
+
+def test_a_big_import_checkpoints_once_at_the_end_and_gives_the_connection_back_as_it_was(app):
+    """The batches' commits skip SQLite's automatic checkpoint (customers.tune_for_bulk);
+    the import copies the WAL back into the database file once when it ends, and the pooled
+    connection gets its own cache size and checkpoint threshold back."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    show = make_show()
+    path = db.engine.url.database
+    before = os.path.getsize(path)
+    rows = "".join(f"访客{i},,v{i}@example.cn,+8613900{i:06d},公司{i % 50},,公众,是,否\n" for i in range(5000))
+    report = imp(show, HEADER + rows, batch_size=bulk.BATCH_SIZE)
+    assert (report.imported, report.rejected) == (5000, 0)
+    assert os.path.getsize(path) > before + 1_000_000, "the WAL was not copied back into the database"
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -32768
