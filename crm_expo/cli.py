@@ -271,10 +271,12 @@ def warm_up(app: Flask) -> None:
     """Do once in the server's master process what each worker would otherwise do on its
     first request; the forked workers inherit it. A desk's first scans after a start waited
     some 0.4 s for it: importing Alembic for the schema check, configuring the ORM mappers,
-    loading both languages' message catalogues."""
+    loading both languages' message catalogues; and ReportLab (plugins load it when a PDF is
+    first asked for, such as a badge printed at check-in)."""
     from flask_babel import force_locale, get_translations
     from sqlalchemy.orm import configure_mappers
 
+    from . import pdf  # noqa: F401
     from .i18n import LOCALES
     from .web import SCHEMA_OK
     _require_schema(app)

@@ -9,7 +9,6 @@ from . import operations as ops
 from .api import api_bp
 from .cli import cli
 from .models import BOOTH_TYPES
-from .pdf import booths_report, report_section
 from .views import bp
 
 
@@ -46,6 +45,17 @@ def _history(sender, entries, **_kw):
     ops.customer_history(sender, entries)
 
 
+# The PDF module (and ReportLab) is loaded when a report is printed, not by every command.
+def _booths_report(show):
+    from .pdf import booths_report
+    return booths_report(show)
+
+
+def _report_section(show):
+    from .pdf import report_section
+    return report_section(show)
+
+
 plugin = Plugin(
     name="booths",
     title=_l("Booths"),
@@ -58,7 +68,7 @@ plugin = Plugin(
     cli=cli,
     generate=ops.generate,
     importers={"booths": cli_importer("booths", BOOTH_COLUMNS, ops.import_rows)},
-    reports={"booths": booths_report},
-    report_sections={"post-show": report_section},
+    reports={"booths": _booths_report},
+    report_sections={"post-show": _report_section},
     signal_handlers=((signals.collect_customer_history, _history),),
 )

@@ -18,7 +18,6 @@ from crm_expo.web import current_show
 from plugins.exhibitors.models import Exhibitor
 
 from . import operations as ops
-from . import pdf
 from .floorplan import COLOURS, STATUS_TITLES
 from .forms import (ActionForm, BlockForm, DiscountRuleForm, ExceptionForm, HoldForm, MergeForm, MoveForm,
                     PaymentForm, PortalHoldForm, PortalWaitlistForm, PriceListForm, SplitForm, WaitlistForm)
@@ -91,6 +90,7 @@ def floorplan_js():
 @require(*STAFF)
 def plan_pdf():
     show = _show()
+    from . import pdf     # ReportLab loads when a PDF is asked for
     return _pdf(pdf.floor_plan_pdf(show), f"floorplan-{show.slug}.pdf")
 
 
@@ -472,6 +472,7 @@ def contract_pdf(booking_id):
     b = _booking_or_404(show, booking_id)
     if not b.contract_no:
         abort(404)
+    from . import pdf     # ReportLab loads when a PDF is asked for
     return _pdf(pdf.contract_pdf(b), f"contract-{b.contract_no}.pdf")
 
 
@@ -483,6 +484,7 @@ def invoice_pdf(payment_id):
     if payment is None or payment.show_id != show.id:
         abort(404)
     _booking_or_404(show, payment.booking_id)
+    from . import pdf     # ReportLab loads when a PDF is asked for
     return _pdf(pdf.invoice_pdf(payment), f"invoice-{payment.invoice_no}.pdf")
 
 

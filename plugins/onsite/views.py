@@ -17,7 +17,6 @@ from plugins.visitors.models import Registration
 
 from . import forms, operations as ops
 from .models import BadgePrint, ServiceRequest
-from .pdf import attendance_report
 
 bp = Blueprint("onsite", __name__, template_folder="templates")
 STAFF = ("admin", "organizer", "service_agent", "desk")
@@ -188,6 +187,7 @@ def attendance():
 @require("admin", "organizer")
 def attendance_pdf():
     show = _show()
+    from .pdf import attendance_report     # ReportLab loads when a PDF is asked for
     return _pdf(attendance_report(show, ops.attendance(show)), f"attendance-{show.slug}.pdf")
 
 
