@@ -399,15 +399,17 @@ def _run_import(show, source, filename: str, kind: str, columns: Iterable[Column
         raise ImportFileError(_("%(file)s has a header but no rows", file=filename or "-"))
 
     def batches():
-        # Batches that start small and double: the database work starts as soon as the first
-        # is checked, and the checking process stays a batch ahead (with one big first batch
-        # the writer waited seconds for it).
+        # Batches that start small and grow by half: the database work starts as soon as the
+        # first is checked, and the checking process stays a batch ahead (with one big first
+        # batch the writer waited seconds for it). Checking a row costs more than half of
+        # writing it (names never seen need their pinyin), so batches that doubled made the
+        # writer wait for each next one.
         i = 0
         size = min(batch_size, FIRST_BATCH_SIZE)
         while i < len(body):
             yield body[i:i + size]
             i += size
-            size = min(batch_size, size * 2)
+            size = min(batch_size, size * 3 // 2)
 
     derived = tuple(c for c in columns if c.derive is not None)
     checked = (_checked_in_worker(batches(), mapping, derived) if _can_check_in_worker(len(body), batch_size)
