@@ -12,6 +12,7 @@ Default database: a fresh SQLite file in a temporary folder."""
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import random
@@ -48,6 +49,7 @@ def main():
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     upgrade(app)
+    gc.freeze()      # as the CLI does once the app is created (crm_expo.cli._create_app)
     print(machine())
     print(f"database: {url.split('@')[-1]}  n={args.n}")
     return app, args, tmp
