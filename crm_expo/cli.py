@@ -210,7 +210,7 @@ def generate_cmd(slug, exhibitors, visitors, suppliers, booths, scans, seed):
     for p in current_app.extensions["crm_expo_plugins"].values():
         if p.generate is not None:
             p.generate(show, counts, random.Random(f"{seed}:{p.name}"))
-    checkpoint()      # bulk commits skip the automatic one (customers.tune_for_bulk)
+    checkpoint()      # bulk commits skip the automatic one (database.tune_for_bulk)
     click.echo("generated: " + ", ".join(f"{k}={v}" for k, v in counts.items() if v))
 
 

@@ -26,10 +26,10 @@ from typing import Any, Iterable
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Date, DateTime, and_, delete, event, exists, literal, or_, select, union_all, update
+from sqlalchemy import Date, DateTime, and_, delete, exists, literal, or_, select, union_all, update
 
 from . import signals
-from .database import utcnow, write_transaction
+from .database import tune_for_bulk, utcnow, write_transaction
 from .extensions import db
 from .imports import gettext_anywhere as _
 from .models import Organization, Person, audit
@@ -455,6 +455,7 @@ def executemany(table, cols: list[str], rows: list[tuple], ready: Iterable[str] 
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
+_JSON_MIN_CONSTANT, _JSON_MAX_VARYING = 2, 6     # where the JSON path measured faster
 
 
 def _insert_from_json(conn, table, cols: list[str], rows: list[tuple]) -> bool:
@@ -470,21 +471,24 @@ def _insert_from_json(conn, table, cols: list[str], rows: list[tuple]) -> bool:
     stay on executemany. Still one bound parameter per value: nothing is spliced into the
     SQL. Returns False (nothing done) when the rows do not suit it, a value is not a plain
     JSON scalar of the same meaning (bytes, NaN…) or SQLite predates ``->>`` (3.38)."""
+    def suits(same: list[int]) -> bool:
+        return len(same) >= _JSON_MIN_CONSTANT and 0 < len(cols) - len(same) <= _JSON_MAX_VARYING
+
     if sqlite3.sqlite_version_info < (3, 38) or len(rows) < 2:
         return False
     first, middle, last = rows[0], rows[len(rows) // 2], rows[-1]
+    # Three rows rule out most columns at once; the rest are checked over every row.
     maybe_same = [i for i, value in enumerate(first) if middle[i] == value and last[i] == value]
-    if len(maybe_same) < 2 or len(cols) - len(maybe_same) > 6:
+    if not suits(maybe_same):
         return False
     same = []
     for i in maybe_same:
         column = list(map(operator.itemgetter(i), rows))        # C loops: 100,000 rows in ~2 ms
         if column.count(first[i]) == len(column) and set(map(type, column)) == {type(first[i])}:
             same.append(i)
-    varying = [i for i in range(len(cols)) if i not in same]
-    if (len(same) < 2 or not 0 < len(varying) <= 6
-            or any(type(first[i]) not in _JSON_SCALARS for i in same)):
+    if not suits(same) or any(type(first[i]) not in _JSON_SCALARS for i in same):
         return False
+    varying = [i for i in range(len(cols)) if i not in same]
     pick = operator.itemgetter(*varying) if len(varying) > 1 else (lambda r: (r[varying[0]],))
     position = {i: n for n, i in enumerate(varying)}
     select = ", ".join(f"value ->> {position[i]}" if i in position else "?" for i in range(len(cols)))
@@ -503,43 +507,6 @@ def _insert_from_json(conn, table, cols: list[str], rows: list[tuple]) -> bool:
 def driver_datetime(value: dt.datetime):
     """``value`` as :func:`executemany` stores it: the SQLite text form, else unchanged."""
     return _sqlite_date(value) if db.session.get_bind().dialect.name == "sqlite" else value
-
-
-BULK_CACHE_KIB = 256 * 1024
-
-
-def tune_for_bulk() -> None:
-    """SQLite, on the session's connection while a bulk import writes:
-
-    - a 256 MB page cache (with the default 2 MB, index inserts in random order spill and
-      re-read pages);
-    - no automatic checkpoint at its commits. By default a commit that leaves the WAL over
-      1,000 pages copies the whole WAL back into the database file, so the index pages every
-      batch touches were copied once per batch: 0.9 s of a 100,000-row visitors import. The
-      importer checkpoints once at the end instead (:func:`crm_expo.database.checkpoint`).
-
-    The connection's own settings are put back when it returns to the pool."""
-    conn = db.session.connection()
-    if conn.dialect.name != "sqlite":
-        return
-    info = conn.connection.info          # lives as long as the driver connection
-    if "crm_bulk_settings" not in info:
-        info["crm_bulk_settings"] = (conn.exec_driver_sql("PRAGMA cache_size").scalar(),
-                                     conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar())
-        conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-        conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
-        pool = conn.engine.pool
-        if not getattr(pool, "_crm_bulk_restore", False):
-            pool._crm_bulk_restore = True
-            event.listen(pool, "checkin", _restore_settings)
-
-
-def _restore_settings(dbapi_connection, record) -> None:
-    old = record.info.pop("crm_bulk_settings", None) if record is not None else None
-    if old is not None and dbapi_connection is not None:
-        cache_size, autocheckpoint = (int(v) for v in old)
-        dbapi_connection.execute(f"PRAGMA cache_size = {cache_size}")
-        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint}")
 
 
 @functools.lru_cache(maxsize=1024)

@@ -437,7 +437,7 @@ def _run_import(show, source, filename: str, kind: str, columns: Iterable[Column
         if bar is not None:
             bar.__exit__(None, None, None)
         checked.close()
-    checkpoint()      # the batches' commits left it to the end (customers.tune_for_bulk)
+    checkpoint()      # the batches' commits left it to the end (database.tune_for_bulk)
     return report
 
 

@@ -179,7 +179,7 @@ def test_two_parallel_imports_of_one_file_create_each_person_once(app, database,
 
 
 def test_a_big_import_checkpoints_once_at_the_end_and_gives_the_connection_back_as_it_was(app):
-    """The batches' commits skip SQLite's automatic checkpoint (customers.tune_for_bulk);
+    """The batches' commits skip SQLite's automatic checkpoint (database.tune_for_bulk);
     the import copies the WAL back into the database file once when it ends, and the pooled
     connection gets its own cache size and checkpoint threshold back."""
     if db.engine.dialect.name != "sqlite":
