@@ -4,12 +4,15 @@ Accept-Language, else CRM_EXPO_DEFAULT_LOCALE."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 LOCALES = ("zh", "en")
 LOCALE_NAMES = {"zh": "中文", "en": "English"}
@@ -20,29 +23,42 @@ def select_locale() -> str:
         return current_app.config.get("DEFAULT_LOCALE", "zh")
     if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
         # A script or desk device: no user session to look at; its Accept-Language decides.
-        return request.accept_languages.best_match(LOCALES) or current_app.config.get("DEFAULT_LOCALE", "zh")
+        return accepted_language(request.headers.get("Accept-Language"))
     user_locale = getattr(current_user, "locale", "") if current_user else ""
     if user_locale in LOCALES:
         return user_locale
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen
-    best = request.accept_languages.best_match(LOCALES) if request else None
-    return best or current_app.config.get("DEFAULT_LOCALE", "zh")
+    return accepted_language(request.headers.get("Accept-Language"))
+
+
+def accepted_language(header: str | None) -> str:
+    """The best of our languages for an Accept-Language header, else the configured default."""
+    return _best_match(header or "") or current_app.config.get("DEFAULT_LOCALE", "zh")
+
+
+@functools.lru_cache(maxsize=256)   # a venue's devices send a handful of distinct headers
+def _best_match(header: str) -> str | None:
+    return parse_accept_header(header, LanguageAccept).best_match(LOCALES)
 
 
 _parsed: dict[str, Locale] = {}
 
 
-def request_locale() -> Locale:
-    """Flask-Babel's locale selector: select_locale() as a babel Locale, parsed once per
-    process — Flask-Babel parses a returned string again on every request (some 40 µs, which
-    the gate's check-in would pay on every scan)."""
-    name = select_locale()
+def parsed_locale(name: str) -> Locale:
+    """A babel Locale, parsed once per process (Locale.parse costs some 40 µs)."""
     locale = _parsed.get(name)
     if locale is None:
         locale = _parsed[name] = Locale.parse(name)
     return locale
+
+
+def request_locale() -> Locale:
+    """Flask-Babel's locale selector: select_locale() as a parsed Locale — Flask-Babel parses
+    a returned string again on every request, which the gate's check-in would pay on every
+    scan."""
+    return parsed_locale(select_locale())
 
 
 def _babel_locale() -> str:

@@ -135,12 +135,19 @@ def _http_code_name(code: int) -> str:
             429: "too_many_requests", 500: "server_error", 503: "unavailable"}.get(code, "error")
 
 
-def _server_error(error):
+SERVER_ERROR = _l("Internal error; it has been logged.")
+
+
+def log_server_error(error: Exception) -> None:
     current_app.logger.exception("unhandled error: %s", error)
     db.session.rollback()
+
+
+def _server_error(error):
+    log_server_error(error)
     if is_api_request():
         from .api import error_response
-        return error_response(500, "server_error", _("Internal error; it has been logged."))
+        return error_response(500, "server_error", SERVER_ERROR)
     return render_template("error.html", error=None), 500
 
 
@@ -161,9 +168,14 @@ def check_schema(app: Flask) -> str | None:
     return None
 
 
+def schema_checked(app: Flask) -> bool:
+    """Has this process found the schema current (or been told not to check)?"""
+    return bool(app.extensions.get(SCHEMA_OK) or app.config.get("SKIP_SCHEMA_CHECK"))
+
+
 def _require_current_schema():
     app = current_app._get_current_object()
-    if app.extensions.get(SCHEMA_OK) or app.config.get("SKIP_SCHEMA_CHECK"):
+    if schema_checked(app):
         return None
     if request.endpoint == "static":
         return None
@@ -178,17 +190,22 @@ def _require_current_schema():
     return None
 
 
-def _security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
     # Every asset is local (venues often have no internet), so 'self' is all we allow.
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
-        # the desk prints a badge PDF it fetched from a hidden frame (a blob: URL)
-        "frame-src 'self' blob:")
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+     "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+     # the desk prints a badge PDF it fetched from a hidden frame (a blob: URL)
+     "frame-src 'self' blob:"),
+)
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)
     return response
 
 

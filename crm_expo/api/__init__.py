@@ -38,8 +38,12 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def error_json(code: str, message) -> dict:
+    return {"error": {"code": code, "message": str(message)}}
+
+
 def error_response(status: int, code: str, message: str):
-    response = jsonify(error={"code": code, "message": str(message)})
+    response = jsonify(error_json(code, message))
     response.status_code = status
     return response
 
@@ -142,29 +146,37 @@ def api_require(*roles: str, show_arg: str | None = "slug", light_show: bool = F
                 role = current_user.role
             else:
                 raise ApiError(401, "unauthorized", _("Send an API token: Authorization: Bearer <token>."))
-            if roles and role not in roles:
-                raise ApiError(403, "forbidden", _("This token's role may not use this endpoint."))
+            require_role(role, roles)
             if show_arg is not None and show_arg in kwargs:
-                slug = kwargs.pop(show_arg)
-                if light_show and request.api_token is not None and request.api_token.show.slug == slug:
-                    show = request.api_token.show   # read with the token
-                elif light_show:
-                    rows = _SHOW_SQL.run({"slug": slug})
-                    hot_connection().commit()
-                    show = ShowRow(*rows[0]) if rows else None
-                else:
-                    show = db.session.scalar(select(Show).where(Show.slug == slug))
-                if show is None:
-                    raise ApiError(404, "unknown_show", _("No show with the code %(slug)s.", slug=slug))
-                if request.api_token is not None and request.api_token.show_id != show.id:
-                    raise ApiError(403, "wrong_show", _("This token belongs to another show."))
-                kwargs["show"] = show
+                kwargs["show"] = show_for(kwargs.pop(show_arg), request.api_token, light_show)
             if not light_show:
                 close_hot_connection()   # a request holds one pooled connection at a time
             return view(*args, **kwargs)
         wrapped._access = ("api", roles)
         return wrapped
     return decorator
+
+
+def require_role(role: str, roles: tuple) -> None:
+    if roles and role not in roles:
+        raise ApiError(403, "forbidden", _("This token's role may not use this endpoint."))
+
+
+def show_for(slug: str, token: TokenGrant | None, light_show: bool) -> Show | ShowRow:
+    """The show named in the URL, which a token must be scoped to (see ``api_require``)."""
+    if light_show and token is not None and token.show.slug == slug:
+        show = token.show   # read with the token
+    elif light_show:
+        rows = _SHOW_SQL.run({"slug": slug})
+        hot_connection().commit()
+        show = ShowRow(*rows[0]) if rows else None
+    else:
+        show = db.session.scalar(select(Show).where(Show.slug == slug))
+    if show is None:
+        raise ApiError(404, "unknown_show", _("No show with the code %(slug)s.", slug=slug))
+    if token is not None and token.show_id != show.id:
+        raise ApiError(403, "wrong_show", _("This token belongs to another show."))
+    return show
 
 
 def caller_role() -> str | None:

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
-from .api import api_bp
+from .api import api_bp, init_app
 from .views import bp
 
 
@@ -46,4 +46,5 @@ plugin = Plugin(
     generate=_generate,
     reports={"attendance": _attendance_report},
     signal_handlers=((signals.collect_customer_history, _customer_history),),
+    init_app=init_app,
 )

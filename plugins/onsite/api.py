@@ -1,15 +1,23 @@
 """JSON API of the onsite plugin (under /api/v1): the gate's check-in, the hottest path."""
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Flask, g, jsonify, request
 from flask_babel import gettext as _
 
 from crm_expo.api import ApiError, api_require, json_body
+from crm_expo.api.fast_lane import add_fast_route
 
 from . import operations as ops
 
 api_bp = Blueprint("onsite_api", __name__)
 CHECKIN_ROLES = ("admin", "organizer", "desk")
+
+
+def init_app(app: Flask) -> None:
+    # A desk device's scan (bearer token, JSON) skips Flask's request machinery: the view
+    # below answers the other callers (the desk page in a browser session) the same way.
+    add_fast_route(app, "/api/v1/shows/<slug>/checkins", CHECKIN_ROLES,
+                   lambda show, token, data: scan_answer(show, data))
 
 
 @api_bp.post("/shows/<slug>/checkins")
@@ -38,20 +46,23 @@ def checkin(show):
         401: {description: missing or invalid token}
         403: {description: token of another show or role}
     """
-    data = json_body()
+    user = getattr(g, "api_user", None)
+    return jsonify(scan_answer(show, json_body(), user.id if user is not None else None))
+
+
+def scan_answer(show, data: dict, user_id: int | None = None) -> dict:
+    """The answer to one scan request (the view's and the fast lane's)."""
     code, gate, nonce = data.get("code"), data.get("gate"), data.get("nonce")
     if not isinstance(code, str) or not code.strip():
         raise ApiError(400, "missing_code", _("Send the badge code as 'code'."))
     if not isinstance(gate, str):
         raise ApiError(400, "missing_gate", _("Send the gate as 'gate'."))
-    user = getattr(g, "api_user", None)
     try:
-        answer = ops.check_in(show, code[:200], gate, nonce=nonce, desk=str(data.get("desk") or ""),
-                              device=str(data.get("device") or ""), direction=data.get("direction") or "in",
-                              user_id=user.id if user is not None else None)
+        return ops.check_in(show, code[:200], gate, nonce=nonce, desk=str(data.get("desk") or ""),
+                            device=str(data.get("device") or ""), direction=data.get("direction") or "in",
+                            user_id=user_id)
     except ops.OnsiteError as exc:
         raise ApiError(400, "bad_scan", str(exc))
-    return jsonify(answer)
 
 
 @api_bp.get("/shows/<slug>/checkins/count")

@@ -219,3 +219,121 @@ def test_a_desk_device_gets_answers_in_its_accept_language(client, app):
     # and no session cookie is set for a device
     resp = client.api("POST", url, token, json={"code": "NOTACODE", "gate": "A"})
     assert "Set-Cookie" not in resp.headers
+
+
+# --- the fast lane (crm_expo/api/fast_lane.py) ----------------------------------------------
+class FlaskRequests:
+    """Counts the requests that went through Flask's request handling (its request_started
+    signal), as opposed to the API's fast lane, which answers before Flask."""
+
+    def __init__(self, app):
+        self.app, self.count = app, 0
+
+    def __enter__(self):
+        from flask import request_started
+        request_started.connect(self._seen, self.app)
+        return self
+
+    def __exit__(self, *exc):
+        from flask import request_started
+        request_started.disconnect(self._seen, self.app)
+
+    def _seen(self, sender, **extra):
+        self.count += 1
+
+
+def _comparable(resp):
+    import re
+    body = resp.get_json()
+    if body.get("person"):   # two visitors of the same company and category, one for each run
+        body["person"].update(registration_id="…", name_zh="…", name_en="…")
+    if "reason" in body:
+        body["reason"] = re.sub(r"\d\d:\d\d", "HH:MM", body["reason"])   # the time of the first entry
+    headers = {k: v for k, v in resp.headers.items() if k != "Content-Length"}
+    return resp.status_code, headers, body
+
+
+def test_a_desk_devices_scans_take_the_fast_lane_and_get_the_answers_flask_gives(client, app, monkeypatch):
+    """The same scans, once in the fast lane and once through Flask (the lane taken out):
+    the same statuses, headers (security headers included), answers and records."""
+    from crm_expo.operations import create_token
+    from tests.factories import make_org
+    show, other = today_show(), today_show()
+    token, other_token = desk_token(show), desk_token(other)
+    exhibitor_token = create_token(show, "exhibitor", organization_id=make_org().id)[1]
+    url = f"/api/v1/shows/{show.slug}/checkins"
+
+    def scans_of(reg):
+        code = reg.badge_code
+        return [(url, token, {"code": code, "gate": "A"}, "zh-CN,zh;q=0.9"),      # ok, in Chinese
+                (url, token, {"code": code.lower(), "gate": "B"}, "en-US"),        # already in, at HH:MM
+                (url, token, {"code": "<script>", "gate": "A"}, "en"),             # malformed
+                (url, token, {"code": "ABCDEFGHJK12", "gate": "A"}, "zh"),         # unknown
+                (url, token, {"gate": "A"}, "zh"),                                  # 400 missing code
+                (url, token, {"code": code, "gate": "A", "nonce": "n" * 65}, "en"),  # 400 bad nonce
+                (url, "ce_not_a_token", {"code": code, "gate": "A"}, "zh"),          # 401
+                (url, other_token, {"code": code, "gate": "A"}, "en"),               # 403 wrong show
+                (url, exhibitor_token, {"code": code, "gate": "A"}, "zh"),           # 403 role
+                ("/api/v1/shows/no-such-show/checkins", token, {"code": code, "gate": "A"}, "en")]  # 404
+
+    def run(reg):
+        return [_comparable(client.api("POST", u, t, json=body, headers={"Accept-Language": lang}))
+                for u, t, body, lang in scans_of(reg)]
+
+    client.get("/")   # a process's first request checks the schema, in Flask (`serve` does it before)
+    with FlaskRequests(app) as flask_requests:
+        fast = run(register(show, "public", name_zh="李娜", name_en="Li Na", company="上海食品有限公司"))
+    assert flask_requests.count == 0   # every one of them answered in the fast lane
+    monkeypatch.setattr(app, "wsgi_app", app.wsgi_app.wsgi_app)
+    with FlaskRequests(app) as flask_requests:
+        slow = run(register(show, "public", name_zh="王芳", name_en="Wang Fang", company="上海食品有限公司"))
+    assert flask_requests.count == len(slow)
+    assert fast == slow
+    statuses = [status for status, _, _ in fast]
+    assert statuses == [200, 200, 200, 200, 400, 400, 401, 403, 403, 404]
+    assert fast[0][2]["reason"] == "欢迎" and fast[1][2]["reason"].startswith("Already checked in today at")
+    assert fast[0][1]["X-Frame-Options"] == "DENY" and "Content-Security-Policy" in fast[6][1]
+    rows = db.session.execute(select(Scan.result, func.count()).group_by(Scan.result).order_by(Scan.result)).all()
+    assert rows == [("already_in", 2), ("ok", 2), ("unknown", 4)]
+
+
+def test_calls_the_fast_lane_does_not_take_are_answered_by_flask(client, app):
+    show = today_show()
+    token = desk_token(show)
+    reg = register(show)
+    url = f"/api/v1/shows/{show.slug}/checkins"
+    client.get("/")
+    with FlaskRequests(app) as flask_requests:
+        broken = client.api("POST", url, token, data=b'{"code": ', headers={"Content-Type": "application/json"})
+        assert broken.status_code == 400 and broken.get_json()["error"]["code"] == "bad_json"
+        a_list = client.api("POST", url, token, json=[reg.badge_code])
+        assert a_list.status_code == 400 and a_list.get_json()["error"]["code"] == "bad_json"
+        form = client.api("POST", url, token, data={"code": reg.badge_code, "gate": "A"})
+        assert form.status_code == 400 and form.get_json()["error"]["code"] == "bad_json"
+        assert flask_requests.count == 3 and scans() == 0
+        # the lane does take JSON with a charset
+        ok = client.api("POST", url, token, data=f'{{"code": "{reg.badge_code}", "gate": "A"}}'.encode(),
+                        headers={"Content-Type": "application/json; charset=utf-8"})
+        assert ok.get_json()["result"] == "ok" and flask_requests.count == 3
+
+
+def test_an_unexpected_error_in_the_fast_lane_is_logged_and_answered_in_json(client, app, caplog):
+    from sqlalchemy import text
+    show = today_show()
+    token = desk_token(show)
+    reg = register(show)
+    db.session.execute(text("ALTER TABLE onsite_scan RENAME TO onsite_scan_away"))
+    db.session.commit()
+    client.get("/")
+    try:
+        with FlaskRequests(app) as flask_requests:
+            resp = scan(client, show, token, reg.badge_code)
+        assert flask_requests.count == 0
+        assert resp.status_code == 500 and resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.get_json() == {"error": {"code": "server_error", "message": "Internal error; it has been logged."}}
+        assert "unhandled error" in caplog.text and "onsite_scan" in caplog.text
+    finally:
+        db.session.rollback()
+        db.session.execute(text("ALTER TABLE onsite_scan_away RENAME TO onsite_scan"))
+        db.session.commit()
+    assert scan(client, show, token, reg.badge_code).get_json()["result"] == "ok"
