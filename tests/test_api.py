@@ -1,6 +1,9 @@
 """The JSON API base: bearer tokens, errors, pagination, OpenAPI."""
 import datetime as dt
 
+import pytest
+
+from crm_expo.api.fast_lane import add_fast_route
 from crm_expo.database import utcnow
 from crm_expo.operations import create_token, revoke_token
 from tests.factories import make_show, make_user
@@ -79,3 +82,9 @@ def test_openapi_document_is_generated_from_the_routes(client, app):
         path = re.sub(r"\{\w+:(\w+)\}", r"{\1}", path)
         assert path in doc["paths"], f"{rule} missing from the OpenAPI document"
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_a_fast_route_must_name_the_show_once(app):
+    for rule in ("/api/v1/checkins", "/api/v1/shows/<slug>/x/<slug>"):
+        with pytest.raises(ValueError, match="names the show once"):
+            add_fast_route(app, rule, ("desk",), lambda show, token, data: {})

@@ -12,8 +12,9 @@ session (which needs CSRF), another kind of body, a schema this process has not 
 
 A fast route is also an ordinary Flask view (the same rule, for those other cases and the
 OpenAPI document); both call one handler. Flask's request signals and before/after-request
-hooks do not run in the fast lane, so a handler must not use ``request``; the app context
-is pushed, so ``g``, the database and gettext work.
+hooks do not run in the fast lane: CSRF (a bearer token needs none), rate limits (give a
+fast route none: the lane would not apply them), the handler cannot use ``request``. The
+app context is pushed, so ``g``, the database and gettext work.
 """
 from __future__ import annotations
 
