@@ -198,17 +198,16 @@ def test_bulk_inserts_store_what_the_orm_reads_back(app):
 
     def record(conn, cursor, sql, params, context, many):
         statements.append(sql)
+    rows = [(p.id, purpose, granted, at, "import: x' OR '1'='1 「展会」")
+            for p in people for purpose, granted in (("marketing", True), ("share_with_exhibitors", False))]
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        executemany(Consent.__table__, ["person_id", "purpose", "granted", "at", "source"],
-                    [(p.id, purpose, granted, at, "import: x' OR '1'='1 「展会」")
-                     for p in people for purpose, granted in (("marketing", True), ("share_with_exhibitors", False))])
+        executemany(Consent.__table__, ["person_id", "purpose", "granted", "at", "source"], rows)
         db.session.commit()
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     got = sorted((c.person_id, c.purpose, c.granted, c.at, c.source) for c in db.session.scalars(select(Consent)))
-    assert got == sorted((p.id, purpose, granted, at, "import: x' OR '1'='1 「展会」")
-                         for p in people for purpose, granted in (("marketing", True), ("share_with_exhibitors", False)))
+    assert got == sorted(rows)
     if db.engine.dialect.name == "sqlite":
         assert any("json_each" in s for s in statements)     # the JSON path ran
         conn = db.session.connection()

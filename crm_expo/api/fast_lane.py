@@ -10,8 +10,9 @@ and show checks, the device's language (Accept-Language), the same answers and e
 format, the security headers. Everything else goes through Flask as before: a browser
 session (which needs CSRF), another kind of body, a schema this process has not checked.
 
-A fast route is also an ordinary Flask view (the same rule, for those other cases and the
-OpenAPI document); both call one handler. Flask's request signals and before/after-request
+A fast route is an ordinary Flask view's endpoint: the lane takes its URL rule and roles
+from the view (which still answers the other cases and feeds the OpenAPI document), and
+both call one handler. Flask's request signals and before/after-request
 hooks do not run in the fast lane: CSRF (a bearer token needs none), rate limits (give a
 fast route none: the lane would not apply them), the handler cannot use ``request``. The
 app context is pushed, so ``g``, the database and gettext work.
@@ -41,17 +42,22 @@ class FastRoute(NamedTuple):
     handler: Callable   # handler(show: ShowRow, token: TokenGrant, data: dict) -> dict
 
 
-def add_fast_route(app: Flask, rule: str, roles: tuple, handler: Callable) -> None:
-    """Answer ``POST rule`` in the fast lane too. ``rule`` is the view's URL rule with the
-    show as ``<slug>``; ``handler(show, token, data)`` returns the JSON answer or raises
-    ApiError, as the view does."""
+def add_fast_route(app: Flask, endpoint: str, handler: Callable) -> None:
+    """Answer the API view ``endpoint``'s POSTs in the fast lane too, under the view's own URL
+    rule (which names the show as ``<slug>``) and access rule (``api_require``'s roles).
+    ``handler(show, token, data)`` returns the JSON answer or raises ApiError, as the view
+    does. Call it after the view's blueprint is registered (a plugin's ``init_app``)."""
+    rule = next(app.url_map.iter_rules(endpoint))   # KeyError: no such endpoint
+    if rule.arguments != {"slug"}:
+        raise ValueError(f"a fast route names the show once, as <slug>, and nothing else: {rule.rule}")
+    access = getattr(app.view_functions[endpoint], "_access", None)
+    if access is None or access[0] != "api" or "POST" not in rule.methods:
+        raise ValueError(f"a fast route answers the POSTs of an api_require view: {endpoint}")
+    literal = [re.escape(part) for part in re.sub(r"<(?:\w+:)?slug>", "<slug>", rule.rule).split("<slug>")]
     lane = app.extensions.get(EXTENSION)
     if lane is None:
         lane = app.extensions[EXTENSION] = FastLane(app)
-    literal = [re.escape(part) for part in rule.split("<slug>")]
-    if len(literal) != 2:
-        raise ValueError(f"a fast route names the show once, as <slug>: {rule}")
-    lane.routes.append(FastRoute(re.compile(literal[0] + "(?P<slug>[^/]+)" + literal[1]), tuple(roles), handler))
+    lane.routes.append(FastRoute(re.compile(literal[0] + "(?P<slug>[^/]+)" + literal[1]), tuple(access[1]), handler))
 
 
 class FastLane:

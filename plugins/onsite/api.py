@@ -16,8 +16,7 @@ CHECKIN_ROLES = ("admin", "organizer", "desk")
 def init_app(app: Flask) -> None:
     # A desk device's scan (bearer token, JSON) skips Flask's request machinery: the view
     # below answers the other callers (the desk page in a browser session) the same way.
-    add_fast_route(app, "/api/v1/shows/<slug>/checkins", CHECKIN_ROLES,
-                   lambda show, token, data: scan_answer(show, data))
+    add_fast_route(app, "onsite_api.checkin", lambda show, token, data: scan_answer(show, data))
 
 
 @api_bp.post("/shows/<slug>/checkins")
