@@ -67,15 +67,18 @@ def configure_engine(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def start_background_checkpoints(engine: Engine, every_seconds: float = 0.5) -> None:
+def start_background_checkpoints(engine: Engine, every_seconds: float = 0.1) -> None:
     """For a server process on SQLite: move WAL checkpoints off the request threads.
 
     By default the connection whose commit grows the WAL past 1,000 pages copies it back
     into the database (and syncs it) before its request can answer: every few hundred
     check-ins one scan waited tens of milliseconds. Here the server's connections never
     checkpoint; a daemon thread of the process does, every ``every_seconds``, in PASSIVE
-    mode (it never blocks readers or writers). Call it in each server process before the
-    first connection (gunicorn's post_fork)."""
+    mode (it never blocks readers or writers). Often, so that each copy is small: every
+    half second, each copied some 3,000 pages at full check-in rate, a burst of CPU that
+    held up the scans around it (bench/checkin: p99 21 ms against 15 ms every tenth of a
+    second). Call it in each server process before the first connection (gunicorn's
+    post_fork)."""
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return
     engine.crm_background_checkpoints = True
