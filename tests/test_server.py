@@ -1,0 +1,35 @@
+"""`crm-expo serve`: how its workers treat connections."""
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+
+def _server_socket_inode(server_port: int, client_port: int) -> int | None:
+    """The inode of the server's end of a loopback TCP connection, from the kernel's table:
+    0 once no process holds the socket (the kernel finishes the close alone)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as fh:
+            next(fh)
+            for line in fh:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                if (local_port, remote_port) == (server_port, client_port):
+                    return int(fields[9])
+    return None
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/net/tcp"), reason="reads Linux's TCP table")
+def test_a_worker_lets_go_of_a_connection_as_soon_as_its_answer_is_sent(served):
+    """A desk tablet on the venue's Wi-Fi closes its side a network round trip after the
+    answer, or later: the worker must not wait for it before serving the next scan."""
+    port = urlsplit(served).port
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: desk\r\n\r\n")
+        answer = b""
+        while chunk := client.recv(65536):   # until the server's end of the connection
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200")
+        # This client has not closed its side: the worker holds the connection no longer.
+        assert _server_socket_inode(port, client.getsockname()[1]) == 0
