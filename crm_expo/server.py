@@ -27,6 +27,10 @@ class DeskSyncWorker(SyncWorker):
     """
 
     def handle_request(self, listener, req, client, addr):
+        if hasattr(socket, "TCP_CORK"):
+            # gunicorn sends the headers and the body in two writes; corked, they leave with
+            # the close in one packet (every response here ends with the connection).
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
         super().handle_request(listener, req, client, addr)
         try:
             unread = client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
