@@ -7,8 +7,9 @@ p99 ≤ 15 ms.
     python bench/checkin/run.py [--visitors 100000] [--duration 20] [--connections 16] [--rounds 3]
                                 [--server-threads 1]
 
---server-threads 1 (crm-expo serve's default) runs gunicorn's sync workers; more runs its
-threaded workers (gthread) with that many threads, for both servers.
+--server-threads 1 (crm-expo serve's default) runs crm-expo's sync workers (crm_expo.server.
+DeskSyncWorker, gunicorn's sync worker that closes a finished connection at once) for both
+servers; more runs gunicorn's threaded workers (gthread) with that many threads.
 
 Prints the figures and the machine. Data lives in /tmp/onsite-bench (reused between runs;
 the scan tables are emptied before each run, so every badge is scanned once).
@@ -160,7 +161,8 @@ def main():
           f"wrk threads={args.threads} rounds={args.rounds} server threads per worker={args.server_threads}; "
           f"each request a distinct badge code and nonce")
     st = args.server_threads
-    worker = ["-k", "gthread", "--threads", str(st)] if st > 1 else ["-k", "sync"]
+    # the baseline gets crm-expo serve's own worker kind, so that the two differ only in the app
+    worker = ["-k", "gthread", "--threads", str(st)] if st > 1 else ["-k", "crm_expo.server.DeskSyncWorker"]
     base_name = f"baseline Flask+sqlite3 (gunicorn 2×{st})"
     port, bport = 18731, 18732
     reals, bases, ratios = [], [], []
