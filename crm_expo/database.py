@@ -57,7 +57,7 @@ def configure_engine(engine: Engine) -> None:
             # The file is not memory-mapped: after a write by another connection (the other
             # server worker, between most check-ins) SQLite drops the mapping with the page
             # cache, and mapping the file again and faulting its pages in cost more than the
-            # reads it saved (bench/checkin: 1,540 → 1,830 check-ins/s with two workers).
+            # reads it saved (bench/checkin: about 1,540 → 1,710–1,910 check-ins/s).
             cur.execute("PRAGMA cache_size = -32768")
         cur.close()
 
@@ -74,11 +74,11 @@ def start_background_checkpoints(engine: Engine, every_seconds: float = 0.1) -> 
     into the database (and syncs it) before its request can answer: every few hundred
     check-ins one scan waited tens of milliseconds. Here the server's connections never
     checkpoint; a daemon thread of the process does, every ``every_seconds``, in PASSIVE
-    mode (it never blocks readers or writers). Often, so that each copy is small: every
-    half second, each copied some 3,000 pages at full check-in rate, a burst of CPU that
-    held up the scans around it (bench/checkin: p99 21 ms against 15 ms every tenth of a
-    second). Call it in each server process before the first connection (gunicorn's
-    post_fork)."""
+    mode (it never blocks readers or writers). Often, so that each copy is small: at full
+    check-in rate a checkpoint every half second took 20–25 ms (up to 140 ms) of copying
+    and syncing and held up the scans around it; every tenth of a second it takes about
+    9 ms, and the check-in's p99 fell from about 19 to about 14 ms (bench/checkin). Call
+    it in each server process before the first connection (gunicorn's post_fork)."""
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return
     engine.crm_background_checkpoints = True

@@ -20,7 +20,7 @@ class DeskSyncWorker(SyncWorker):
     gunicorn's own worker half-closes the connection after the answer and then waits for the
     client to close its side (up to 2 s), in case unread request bytes would make the kernel
     reset the connection and cut the answer short. Meanwhile the worker serves nobody: one
-    network round trip per request for a tablet on the venue's Wi-Fi, and about a sixth of a
+    network round trip per request for a tablet on the venue's Wi-Fi, and about a fifth of a
     worker's time on loopback (bench/checkin). The sync worker reads every request whole
     before answering and keeps no connection open, so when the client has sent nothing more
     a plain close is safe; when it has (a pipelined request), gunicorn's drain runs as before.

@@ -1,4 +1,5 @@
 """`crm-expo serve`: how its workers treat connections."""
+import os
 import socket
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ def _server_socket_inode(server_port: int, client_port: int) -> int | None:
     return None
 
 
-@pytest.mark.skipif(not __import__("os").path.exists("/proc/net/tcp"), reason="reads Linux's TCP table")
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's TCP table")
 def test_a_worker_lets_go_of_a_connection_as_soon_as_its_answer_is_sent(served):
     """A desk tablet on the venue's Wi-Fi closes its side a network round trip after the
     answer, or later: the worker must not wait for it before serving the next scan."""
