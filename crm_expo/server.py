@@ -11,6 +11,7 @@ import sys
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.body import LengthReader
 from gunicorn.workers.sync import SyncWorker
 
 
@@ -21,9 +22,10 @@ class DeskSyncWorker(SyncWorker):
     client to close its side (up to 2 s), in case unread request bytes would make the kernel
     reset the connection and cut the answer short. Meanwhile the worker serves nobody: one
     network round trip per request for a tablet on the venue's Wi-Fi, and about a fifth of a
-    worker's time on loopback (bench/checkin). The sync worker reads every request whole
-    before answering and keeps no connection open, so when the client has sent nothing more
-    a plain close is safe; when it has (a pipelined request), gunicorn's drain runs as before.
+    worker's time on loopback (bench/checkin). When the app has read the whole request body
+    and the client has sent nothing more, there is nothing to drain and a plain close is
+    safe. Otherwise (an answer given before an upload ended, such as "file too large"; a
+    pipelined request) gunicorn's drain runs as before.
     """
 
     def handle_request(self, listener, req, client, addr):
@@ -32,6 +34,9 @@ class DeskSyncWorker(SyncWorker):
             # the close in one packet (every response here ends with the connection).
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
         super().handle_request(listener, req, client, addr)
+        body = req.body.reader
+        if not isinstance(body, LengthReader) or body.length:   # chunked, or not read to its end
+            return
         try:
             unread = client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except BlockingIOError:
