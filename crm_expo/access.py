@@ -20,6 +20,14 @@ STAFF = STAFF_ROLES
 ORGANIZER = ("admin", "organizer")
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else None: the one test of
+    whether a call is a script's or a desk device's (no session, no CSRF)."""
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
 def _mark(view, rule: str, roles: tuple[str, ...]):
     view._access = (rule, roles)
     return view

@@ -14,6 +14,8 @@ from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from .access import bearer_token
+
 LOCALES = ("zh", "en")
 LOCALE_NAMES = {"zh": "中文", "en": "English"}
 
@@ -21,7 +23,7 @@ LOCALE_NAMES = {"zh": "中文", "en": "English"}
 def select_locale() -> str:
     if not has_request_context():   # CLI, background work: the configured default
         return current_app.config.get("DEFAULT_LOCALE", "zh")
-    if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
+    if bearer_token(request.headers.get("Authorization")) is not None:
         # A script or desk device: no user session to look at; its Accept-Language decides.
         return accepted_language(request.headers.get("Accept-Language"))
     user_locale = getattr(current_user, "locale", "") if current_user else ""

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import DateTime, Integer, String, func, select, update
 
+from ..access import bearer_token
 from ..database import FastStatement, close_hot_connection, hot_connection, utcnow, write_transaction
 from ..extensions import csrf, db
 from ..models import ApiToken, Show
@@ -48,19 +49,12 @@ def error_response(status: int, code: str, message: str):
     return response
 
 
-def _bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return None
-
-
 class SessionInterface(SecureCookieSessionInterface):
     """The cookie session, except for calls with a bearer token: a script or a desk device
     has no browser session, and not decoding (or writing) one saves time on every scan."""
 
     def open_session(self, app, request):
-        if request.headers.get("Authorization", "")[:7].lower() == "bearer ":
+        if bearer_token(request.headers.get("Authorization")) is not None:
             return self.make_null_session(app)
         return super().open_session(app, request)
 
@@ -132,7 +126,7 @@ def api_require(*roles: str, show_arg: str | None = "slug", light_show: bool = F
     def decorator(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            raw = _bearer_token()
+            raw = bearer_token(request.headers.get("Authorization"))
             g.api_user = None
             request.api_token = None
             if raw:

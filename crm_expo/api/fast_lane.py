@@ -28,6 +28,7 @@ from flask import Flask
 from flask_babel import force_locale
 from werkzeug.http import HTTP_STATUS_CODES
 
+from ..access import bearer_token
 from ..i18n import accepted_language, parsed_locale
 from ..web import SECURITY_HEADERS, SERVER_ERROR, log_server_error, schema_checked
 from . import ApiError, authenticate_token, error_json, require_role, show_for
@@ -94,8 +95,8 @@ class FastLane:
         """(route, slug, bearer token, JSON object) when the fast lane answers this request."""
         if environ.get("REQUEST_METHOD") != "POST":
             return None
-        auth = environ.get("HTTP_AUTHORIZATION", "")
-        if auth[:7].lower() != "bearer ":
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION"))
+        if token is None:
             return None
         path = environ.get("PATH_INFO", "")
         for route in self.routes:
@@ -120,4 +121,4 @@ class FastLane:
         if not isinstance(data, dict):
             environ["wsgi.input"] = io.BytesIO(body)   # Flask reads it again and says what is wrong
             return None
-        return route, match["slug"], auth[7:].strip(), data
+        return route, match["slug"], token, data
