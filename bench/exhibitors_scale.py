@@ -52,7 +52,7 @@ def main():
 
     from crm_expo import create_app
     from crm_expo.extensions import db
-    from crm_expo.imports import run_import
+    from crm_expo.contacts.importing import run_import
     from crm_expo.migrations import upgrade
     from crm_expo.operations import create_show
     from plugins.exhibitors import operations as ops

@@ -1,6 +1,6 @@
 """Import at scale: write a CSV (UTF-8 with BOM, as Excel saves it) of N contact rows — name,
 company, mobile, email — and time crm_expo.imports.run_import with the core contact importer
-(customers.PERSON_COLUMNS / apply_person_rows): file read, header mapping, cell checks,
+(contacts.importing.PERSON_COLUMNS / apply_person_rows): file read, header mapping, cell checks,
 phone/email normalisation, duplicate lookups, bulk inserts of people and search tokens.
 Then import the same file again (re-import: nothing added) and time that too.
 
@@ -54,8 +54,8 @@ def main():
     print(f"database: {url.split('@')[-1]}  rows={args.n}  file={os.path.getsize(path) / 1e6:.1f} MB")
 
     app = app_for(url, tmp)
-    from crm_expo.customers import PERSON_COLUMNS, apply_person_rows
-    from crm_expo.imports import run_import
+    from crm_expo.contacts.importing import PERSON_COLUMNS, apply_person_rows
+    from crm_expo.contacts.importing import run_import
     with app.app_context():
         for label in ("first import", "re-import"):
             t, cpu = time.perf_counter(), time.process_time()

@@ -73,7 +73,8 @@ def write_csv(path: str, n: int, prefix: str, rng: random.Random) -> None:
 
 def timed_import(show, path: str, n: int, label: str) -> None:
     """run_import as the CLI runs it, with the time of each phase (wall clock, this process)."""
-    from crm_expo import customers, imports
+    from crm_expo import database
+    from crm_expo.contacts import duplicates, importing as imports, search
     from plugins.visitors import bulk
     phases: dict[str, float] = {}
 
@@ -86,23 +87,25 @@ def timed_import(show, path: str, n: int, label: str) -> None:
                 phases[name] = phases.get(name, 0.0) + time.perf_counter() - t0
         return wrapper
 
-    saved = (imports.read_table, imports.checkpoint, bulk.apply_rows, bulk.bulk_register, customers.bulk_get_or_create_persons,
-             customers._insert_person_rows, customers.executemany)
+    saved = (imports.read_table, imports.checkpoint, bulk.apply_rows, bulk.bulk_register,
+             duplicates.bulk_get_or_create_persons, duplicates.insert_person_rows, database.executemany)
     imports.read_table = timing("read file", imports.read_table)
     imports.checkpoint = timing("WAL checkpoint at the end", imports.checkpoint)
     apply_rows = timing("apply_rows (all database work + commit)", bulk.apply_rows)
     bulk.bulk_register = timing("  bulk_register", bulk.bulk_register)
-    customers.bulk_get_or_create_persons = timing("    find-or-create persons", customers.bulk_get_or_create_persons)
-    customers._insert_person_rows = timing("      insert persons + tokens", customers._insert_person_rows)
-    customers.executemany = timing("    INSERT executemany (all tables)", customers.executemany)
+    bulk.bulk_get_or_create_persons = timing("    find-or-create persons", duplicates.bulk_get_or_create_persons)
+    duplicates.insert_person_rows = timing("      insert persons + tokens", duplicates.insert_person_rows)
+    # executemany is bound by name in each module that uses it: time it where it runs
+    bulk.executemany = search.executemany = timing("    INSERT executemany (all tables)", database.executemany)
     before = load()
     t, cpu, children = time.perf_counter(), time.process_time(), os.times().children_user
     try:
         report = imports.run_import(show, path, path, "visitors", bulk.COLUMNS, apply_rows,
                                     batch_size=bulk.BATCH_SIZE)
     finally:
-        (imports.read_table, imports.checkpoint, bulk.apply_rows, bulk.bulk_register, customers.bulk_get_or_create_persons,
-         customers._insert_person_rows, customers.executemany) = saved
+        (imports.read_table, imports.checkpoint, bulk.apply_rows, bulk.bulk_register,
+         bulk.bulk_get_or_create_persons, duplicates.insert_person_rows, database.executemany) = saved
+        bulk.executemany = search.executemany = database.executemany
     el, cpu, children = time.perf_counter() - t, time.process_time() - cpu, os.times().children_user - children
     print(f"IMPORT {n:,} visitor rows into {label}: {el:.1f} s, {n / el:,.0f} rows/s "
           f"(CPU: {cpu:.1f} s this process + {children:.1f} s checking worker; load average before {before}, "

@@ -101,3 +101,15 @@ def local_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
 
 def local_date(value, fmt: str = "medium") -> str:
     return format_date(value, fmt) if value else ""
+
+
+def gettext_anywhere(text: str, **kw) -> str:
+    """gettext that also works outside a request (the CLI): there the core's locale selector
+    has no session to read, so the message is translated to DEFAULT_LOCALE (temporarily, so
+    that later requests in the same app context still choose their own locale)."""
+    from flask import has_app_context
+    from flask_babel import force_locale, gettext
+    if has_app_context() and not has_request_context():
+        with force_locale(current_app.config.get("DEFAULT_LOCALE") or "zh"):
+            return gettext(text, **kw)
+    return gettext(text, **kw)

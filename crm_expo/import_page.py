@@ -1,5 +1,5 @@
 """The import upload page every plugin's importer shares: upload → dry run shown as a preview
-→ confirm → the real import of the same stored file, on top of ``crm_expo.imports.run_import``.
+→ confirm → the real import of the same stored file, on top of ``crm_expo.contacts.importing.run_import``.
 A plugin's view passes its kind, columns, row handler, form and template."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_wtf.csrf import ValidationError, validate_csrf
 
-from .imports import ImportFileError, run_import
+from .contacts.importing import ImportFileError, run_import
 
 
 def _folder() -> str:

@@ -7,12 +7,12 @@ import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import get_currency_name
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import signals
+from .contacts import normalise
 from .extensions import db
 from .models import ApiToken, Organization, Show, ShowDay, User, audit
 from .models.shows import SHOW_TRANSITIONS
@@ -76,10 +76,12 @@ def change_show_status(show: Show, new: str, user=None) -> Show:
 
 
 def normalize_email(email: str) -> str:
+    """A user account's email, normalised as every contact's is (crm_expo.contacts.normalise)."""
     try:
-        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise CoreError(_("Not a valid email address: %(email)s (%(why)s)", email=email, why=str(exc)))
+        return normalise.normalize_email(email)
+    except ValueError as exc:
+        raise CoreError(_("Not a valid email address: %(email)s (%(why)s)", email=email,
+                          why=str(exc.__cause__ or exc))) from exc
 
 
 def create_user(email: str, password: str, role: str, *, organization_id: int | None = None, name: str = "",

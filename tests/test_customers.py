@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_expo import signals
-from crm_expo.customers import (CustomerError, bulk_get_or_create_persons, find_duplicate_organizations,
-                                find_duplicate_persons, get_or_create_organization, get_or_create_person,
-                                merge_organizations, merge_persons, normalize_email, normalize_phone, search_persons)
+from crm_expo.contacts.duplicates import CustomerError, bulk_get_or_create_persons, find_duplicate_organizations, find_duplicate_persons, get_or_create_organization, get_or_create_person
+from crm_expo.contacts.merge import merge_organizations, merge_persons
+from crm_expo.contacts.normalise import normalize_email, normalize_phone
+from crm_expo.contacts.search import search_persons
 from crm_expo.extensions import db
 from crm_expo.models import AuditEntry, Consent, Organization, Person, User
 from tests.factories import make_org, make_person, make_show, make_user
@@ -190,7 +191,7 @@ def test_bulk_inserts_store_what_the_orm_reads_back(app):
     (bytes) falls back to binding row by row."""
     from sqlalchemy import event
 
-    from crm_expo.customers import _insert_from_json, executemany
+    from crm_expo.database import executemany, insert_from_json as _insert_from_json
     from crm_expo.database import utcnow
     people = [make_person(f"张{i}", email=f"p{i}@example.cn") for i in range(3)]
     at = utcnow().replace(microsecond=0)

@@ -8,9 +8,10 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
-from crm_expo.customers import PERSON_COLUMNS, apply_person_rows, search_persons
+from crm_expo.contacts.importing import PERSON_COLUMNS, apply_person_rows
+from crm_expo.contacts.search import search_persons
 from crm_expo.extensions import db
-from crm_expo.imports import Column, ImportFileError, cli_importer, run_import
+from crm_expo.contacts.importing import Column, ImportFileError, cli_importer, run_import
 from crm_expo.models import Organization, Person
 
 DATA = os.path.join(os.path.dirname(__file__), "data")

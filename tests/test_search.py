@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from crm_expo.customers import index_persons, insert_persons, search_organizations, search_persons
+from crm_expo.contacts.search import index_persons, insert_persons, search_organizations, search_persons
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Person
 from crm_expo.models.contacts import PersonSearchToken
-from crm_expo.search import fold_query, prefix_upper_bound, search_keys
+from crm_expo.contacts.keys import fold_query, prefix_upper_bound, search_keys
 from tests.factories import make_org, make_person
 
 
@@ -126,5 +126,5 @@ def test_existing_key_functions_still_work():
     ("乾坤", "乾坤"), ("乾隆", "乾隆"), ("Zhang 張三", "Zhang 张三"), ("Huawei", "Huawei"),
 ])
 def test_traditional_folds_to_simplified_as_opencc_does(text, simplified):
-    from crm_expo.search import _t2s, to_simplified
+    from crm_expo.contacts.keys import _t2s, to_simplified
     assert to_simplified(text) == simplified == _t2s.convert(text)

@@ -7,6 +7,7 @@ import datetime as dt
 from flask import current_app
 from sqlalchemy import delete, func, or_, select
 
+from ..contacts.normalise import email_lookup_key
 from ..database import utcnow
 from ..extensions import db
 from ..models import LoginFailure, User, audit
@@ -36,7 +37,7 @@ def is_locked(email: str, address: str) -> bool:
 def authenticate(email: str, password: str, address: str) -> User | None:
     """The active user with these credentials, or None. Raises LoginLocked while the
     account or the address is locked out. Every outcome is audited."""
-    email = (email or "").strip().lower()
+    email = email_lookup_key(email)
     if is_locked(email, address):
         audit("login.locked", actor=email or "?", object_type="User")
         db.session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import utcnow
 from ..extensions import db
-from ..search import name_key, organization_tokens, person_tokens, search_keys, sort_key
+from ..contacts.keys import name_key, organization_tokens, person_tokens, search_keys, sort_key
 
 # Search tokens: binary collation on PostgreSQL so that prefix range queries
 # (token >= q AND token < next(q)) use the index and agree with SQLite's byte order.
@@ -87,7 +87,7 @@ class Person(_Named, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(100), default="")
     name_en: Mapped[str] = mapped_column(String(100), default="")
-    # email, phone, sort_name and name_key are searched by prefix ranges (crm_expo.customers):
+    # email, phone, sort_name and name_key are searched by prefix ranges (crm_expo.contacts.search):
     # binary collation on PostgreSQL, as for the token tables.
     email: Mapped[str] = mapped_column(_binary(200), default="")       # lower case
     phone: Mapped[str] = mapped_column(_binary(32), default="")        # E.164
@@ -146,7 +146,7 @@ class Consent(db.Model):
 class PersonSearchToken(db.Model):
     """One search token of a person (name, pinyin, initials, email, phone …): the index that
     makes search a prefix range scan instead of a LIKE over every row. Kept in step by
-    crm_expo.customers (session hook for ORM changes, index_persons() after bulk inserts)."""
+    crm_expo.contacts.search (session hook for ORM changes, index_persons() after bulk inserts)."""
     __tablename__ = "person_search_tokens"
     __table_args__ = {"sqlite_with_rowid": False}   # the primary key is the table: one B-tree, not two
     token: Mapped[str] = mapped_column(TOKEN, primary_key=True)

@@ -61,7 +61,7 @@ _BINARY = (("email", 200), ("phone", 32), ("sort_name", 200), ("name_key", 200))
 
 def _backfill():
     """Keys and search tokens of the rows that exist already (in batches, plain SQL)."""
-    from crm_expo.search import name_key, organization_tokens, person_tokens
+    from crm_expo.contacts.keys import name_key, organization_tokens, person_tokens
     conn = op.get_bind()
     orgs = sa.table("organizations", sa.column("id"), sa.column("name_zh"), sa.column("name_en"),
                     sa.column("email"), sa.column("phone"), sa.column("licence_no"), sa.column("website"),

@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 from crm_expo import signals
-from crm_expo.imports import Column, choice, cli_importer
+from crm_expo.contacts.importing import Column, choice, cli_importer
 from crm_expo.plugins import NavItem, Plugin
 
 from . import operations as ops

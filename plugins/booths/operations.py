@@ -1266,7 +1266,7 @@ def import_rows(show: Show, rows: list[tuple[int, dict]], dry_run: bool) -> dict
     """apply_rows for `crm-expo import booths`: one transaction for the batch. A row whose
     booth overlaps a booth already there or an earlier row is rejected naming both; a
     booth already there with the same geometry counts as unchanged."""
-    from crm_expo.imports import RowProblem
+    from crm_expo.contacts.importing import RowProblem
     write_transaction()
     imported = unchanged = 0
     problems = []

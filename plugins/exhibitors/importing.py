@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, or_, select, text
 
 from crm_expo.extensions import db
-from crm_expo.imports import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
-from crm_expo.customers import index_organizations
+from crm_expo.contacts.importing import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
+from crm_expo.contacts.search import index_organizations
 from crm_expo.models import Organization, audit
-from crm_expo.search import fold_query, name_key, search_keys, sort_key
+from crm_expo.contacts.keys import fold_query, name_key, search_keys, sort_key
 
 from . import operations as ops
 from .models import Exhibitor, ExhibitorCategory, ExhibitorCategoryLink

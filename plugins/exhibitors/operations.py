@@ -17,14 +17,14 @@ from sqlalchemy import delete, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
-from crm_expo.customers import get_or_create_organization
+from crm_expo.contacts.duplicates import get_or_create_organization
 from crm_expo import signals
-from crm_expo import customers
+from crm_expo.contacts import duplicates, search
 from crm_expo.database import utcnow, write_transaction
 from crm_expo.extensions import db
 from crm_expo.listing import PER_PAGE, Order, Page, Position, seek_page, unindexed
 from crm_expo.models import Organization, Person, Setting, Show, User, audit
-from crm_expo.search import fold_query
+from crm_expo.contacts.keys import fold_query
 
 from .models import (DOCUMENT_KINDS, DOCUMENT_TITLES, KINDS, REVIEW_STATES, STATUS_TITLES, STATUSES,
                      TRANSITIONS, Exhibitor, ExhibitorCategory, ExhibitorCategoryLink, ExhibitorDocument,
@@ -429,10 +429,10 @@ def add_staff(exhibitor: Exhibitor, *, name_zh: str = "", name_en: str = "", ema
         raise ExhibitorError(_("A staff member needs a name."))
     write_transaction()
     if person is None:
-        fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email).lower(), "phone": _clean(phone),
+        fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email), "phone": _clean(phone),
                   "organization_id": exhibitor.organization_id}
         try:
-            person, _created = customers.get_or_create_person(fields)
+            person, _created = duplicates.get_or_create_person(fields)
         except ValueError as exc:
             db.session.rollback()
             raise ExhibitorError(str(exc))
@@ -568,7 +568,7 @@ def _exhibitor_filters(show: Show, *, q: str = "", status: str = "", category_id
     if organization_id is not None:
         conds.append(Exhibitor.organization_id == organization_id)
     if q and q.strip():
-        conds.append(Exhibitor.organization_id.in_(customers.organization_ids_matching(q)))
+        conds.append(Exhibitor.organization_id.in_(search.organization_ids_matching(q)))
     if status:
         conds.append(Exhibitor.status == status)
     if country:

@@ -130,7 +130,7 @@ def create(slug):
     duplicates = []
     if form.validate_on_submit():
         fields = _exhibitor_fields(form)
-        from crm_expo.customers import find_duplicate_organizations
+        from crm_expo.contacts.duplicates import find_duplicate_organizations
         duplicates = find_duplicate_organizations(fields["name_zh"], fields["name_en"],
                                                   (fields["licence_no"] or "").strip().upper())
         use_org = request.form.get("use_organization", type=int)
@@ -362,7 +362,7 @@ def organization(organization_id):
         if current_user.role not in REVIEWERS:
             abort(403)
         if form.validate_on_submit():
-            from crm_expo.customers import merge_organizations
+            from crm_expo.contacts.merge import merge_organizations
             other = db.session.get(Organization, int(form.other_id.data)) if form.other_id.data.isdigit() else None
             if other is None or other.id == org.id:
                 flash(_("No other company with the id %(id)s.", id=form.other_id.data), "error")
@@ -375,7 +375,7 @@ def organization(organization_id):
                 else:
                     flash(_("Merged: every record of the duplicate now belongs to this company."), "success")
                     return redirect(url_for("exhibitors.organization", organization_id=org.id))
-    from crm_expo.customers import find_duplicate_organizations
+    from crm_expo.contacts.duplicates import find_duplicate_organizations
     return render_template("exhibitors/organization.html", org=org, history=ops.customer_history(org), form=form,
                            duplicates=find_duplicate_organizations(org.name_zh, org.name_en, org.licence_no,
                                                                    exclude_id=org.id),

@@ -369,7 +369,7 @@ def print_count(show: Show) -> dict:
 def search_registrations(show: Show, q: str, limit: int = 20) -> list[Registration]:
     """Registrations of the show whose person matches by name (characters, pinyin, initials),
     phone, email or company — for visitors who come without their badge."""
-    from crm_expo.search import fold_query
+    from crm_expo.contacts.keys import fold_query
     folded = fold_query(q)
     if len(folded) < 2:
         return []
@@ -677,7 +677,7 @@ _STOP = {"the", "and", "not", "our", "has", "have", "with", "is", "are", "was", 
 
 
 def _keywords(text: str) -> set[str]:
-    from crm_expo.search import fold
+    from crm_expo.contacts.keys import fold
     folded = fold(text)
     words = [w for w in _TOKEN.findall(folded) if w not in _STOP]
     # Chinese has no spaces: character pairs stand in for words.

@@ -10,8 +10,8 @@ from sqlalchemy import insert, select
 
 from crm_expo.extensions import db
 from crm_expo.models import Organization
-from crm_expo.customers import index_organizations
-from crm_expo.search import name_key, search_keys, sort_key
+from crm_expo.contacts.search import index_organizations
+from crm_expo.contacts.keys import name_key, search_keys, sort_key
 
 from plugins.exhibitors.models import Exhibitor
 

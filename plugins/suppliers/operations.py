@@ -14,8 +14,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import selectinload
 
 from crm_expo import signals
-from crm_expo.customers import get_or_create_organization
-from crm_expo import customers
+from crm_expo.contacts import duplicates, search
+from crm_expo.contacts.duplicates import get_or_create_organization
 from crm_expo.database import utcnow, write_transaction
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Show, audit
@@ -139,10 +139,10 @@ def add_contact(supplier: Supplier, *, name_zh: str = "", name_en: str = "", ema
     if not (name_zh or name_en):
         raise SupplierError(_("A contact needs a name."))
     write_transaction()
-    fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email).lower(), "phone": _clean(phone),
+    fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email), "phone": _clean(phone),
               "organization_id": supplier.organization_id}
     try:
-        person, _created = customers.get_or_create_person(fields)
+        person, _created = duplicates.get_or_create_person(fields)
     except ValueError as exc:
         db.session.rollback()
         raise SupplierError(str(exc))
@@ -308,7 +308,7 @@ def supplier_query(*, q: str = "", category: str = "", show: Show | None = None,
     if organization_id is not None:
         stmt = stmt.where(Supplier.organization_id == organization_id)
     if q and q.strip():
-        stmt = stmt.where(Supplier.organization_id.in_(customers.organization_ids_matching(q)))
+        stmt = stmt.where(Supplier.organization_id.in_(search.organization_ids_matching(q)))
     if category:
         stmt = stmt.where((" " + Supplier.categories + " ").like(f"% {category} %"))
     if show is not None and appointed_only:
@@ -559,7 +559,7 @@ def order_query(show: Show, *, status: str = "", supplier_id=None, exhibitor_id=
         stmt = stmt.where(ServiceOrder.supplier_id.in_(
             select(Supplier.id).where(Supplier.organization_id == supplier_organization_id)))
     if q and q.strip():
-        ids = customers.organization_ids_matching(q)
+        ids = search.organization_ids_matching(q)
         stmt = stmt.where(ServiceOrder.exhibitor_id.in_(select(Exhibitor.id).where(Exhibitor.organization_id.in_(ids)))
                           | ServiceOrder.supplier_id.in_(select(Supplier.id).where(Supplier.organization_id.in_(ids))))
     return stmt.order_by(ServiceOrder.placed_at.desc(), ServiceOrder.id.desc())

@@ -8,15 +8,25 @@ import json
 import random
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from crm_expo import customers, signals
-from crm_expo.database import utcnow
+from crm_expo import signals
+from crm_expo.contacts import duplicates, importing, keys, normalise
+from crm_expo.contacts.importing import (
+    Column,
+    ImportReport,
+    RowProblem,
+    choice,
+    cli_importer,
+    parse_date,
+)
+from crm_expo.database import driver_datetime, executemany, new_ids, utcnow
 from crm_expo.extensions import db
-from crm_expo.imports import Column, ImportReport, RowProblem, choice, cli_importer, parse_date
-from crm_expo.imports import gettext_anywhere as core_message   # the importer's own messages (core catalogue)
-from crm_expo.models import Consent, Organization, audit
-from crm_expo.search import name_key, search_keys, sort_key
+from crm_expo.i18n import (
+    gettext_anywhere as core_message,  # the importer's own messages (core catalogue)
+)
+from crm_expo.models import Consent, audit
 
 from .models import CATEGORIES, BadgeCode, Registration
 from .operations import new_badge_codes, write_transaction
@@ -33,71 +43,55 @@ def _at_most(limit: int):
 
 
 def _parse_email(raw: str) -> str:
-    return _at_most(200)(customers.normalize_email(raw))
+    return _at_most(200)(normalise.normalize_email(raw))
 
 
 def _parse_phone(raw: str) -> str:
-    return customers.normalize_phone(raw)
+    return normalise.normalize_phone(raw)
 
 
-def _yes_no(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("yes", "y", "true", "1", "是", "同意", "x", "✓"):
-        return True
-    if value in ("no", "n", "false", "0", "否", "不同意"):
-        return False
-    raise ValueError(_("answer yes or no, not %(value)s", value=raw))
-
-
-CATEGORY_ALIASES = {"专业观众": "trade", "trade visitor": "trade", "公众": "public", "普通观众": "public",
-                    "媒体": "media", "贵宾": "vip", "参展商工作人员": "exhibitor_staff",
-                    "exhibitor staff": "exhibitor_staff"}
+# What people write in a visitor list's type column → our category codes (DOMAIN.md §1: trade
+# visitors 专业观众, the public 公众, media 媒体, VIP guests; exhibitor staff are no visitors).
+CATEGORY_ALIASES = {
+    "专业观众": "trade", "专业": "trade", "专业买家": "trade", "采购商": "trade", "买家": "trade", "商务观众": "trade",
+    "trade visitor": "trade", "trade visitors": "trade", "professional": "trade", "buyer": "trade",
+    "公众": "public", "普通观众": "public", "公众观众": "public", "大众": "public", "市民": "public",
+    "消费者": "public", "普通": "public", "散客": "public", "general public": "public", "visitor": "public",
+    "consumer": "public",
+    "媒体": "media", "记者": "media", "媒体记者": "media", "press": "media", "journalist": "media",
+    "贵宾": "vip", "嘉宾": "vip", "vip嘉宾": "vip", "vip guest": "vip", "guest": "vip",
+    "参展商工作人员": "exhibitor_staff", "展商工作人员": "exhibitor_staff", "展商人员": "exhibitor_staff",
+    "参展商": "exhibitor_staff", "展商": "exhibitor_staff", "exhibitor staff": "exhibitor_staff",
+    "exhibitor": "exhibitor_staff",
+}
+CATEGORY_HEADERS = ("观众类型", "观众类别", "类别", "类型", "身份", "观众身份", "参观者类型", "参观者类别",
+                    "人员类型", "人员类别", "category", "type", "visitor type", "visitor category")
 
 COLUMNS = (
-    Column("name_zh", ("姓名", "中文姓名", "name", "chinese name", "name zh"), parse=_at_most(100)),
-    Column("name_en", ("英文姓名", "english name", "name en"), parse=_at_most(100)),
-    Column("email", ("邮箱", "电子邮件", "email", "e-mail"), parse=_parse_email, unique=True),
-    Column("phone", ("手机", "电话", "mobile", "phone"), parse=_parse_phone, unique=True),
-    Column("company", ("公司", "单位", "company", "organization"), parse=_at_most(200)),
-    Column("job_title", ("职位", "job title", "title"), parse=_at_most(100)),
-    Column("category", ("类别", "观众类别", "category"), parse=choice(*CATEGORIES, aliases=CATEGORY_ALIASES)),
-    Column("birth_date", ("出生日期", "birth date", "date of birth"), parse=parse_date),
-    Column("consent_marketing", ("同意营销", "marketing consent", "marketing"), parse=_yes_no),
-    Column("consent_share", ("同意分享给参展商", "share consent", "share with exhibitors"), parse=_yes_no),
-    Column("keys", derive=lambda v: customers.person_keys(v.get("name_zh") or "", v.get("name_en") or "")),
+    Column("name_zh", importing.PERSON_NAME_HEADERS, parse=_at_most(100)),
+    Column("name_en", importing.PERSON_NAME_EN_HEADERS, parse=_at_most(100)),
+    Column("email", importing.EMAIL_HEADERS, parse=_parse_email, unique=True),
+    Column("phone", importing.PHONE_HEADERS, parse=_parse_phone, unique=True),
+    Column("company", importing.COMPANY_HEADERS, parse=_at_most(200)),
+    Column("job_title", importing.JOB_TITLE_HEADERS, parse=_at_most(100)),
+    # Without a category a row is a trade visitor (pending verification, so held at the
+    # desk): the report says how many rows took that default.
+    Column("category", CATEGORY_HEADERS, parse=choice(*CATEGORIES, aliases=CATEGORY_ALIASES),
+           default="trade", default_label=_l("trade visitors (to be verified)")),
+    Column("birth_date", importing.BIRTH_DATE_HEADERS, parse=parse_date),
+    Column("consent_marketing", ("同意营销", "营销同意", "同意接收营销信息", "marketing consent", "marketing"),
+           parse=importing.yes_no),
+    Column("consent_share", ("同意分享给参展商", "同意分享", "share consent", "share with exhibitors"),
+           parse=importing.yes_no),
+    Column("keys", derive=lambda v: keys.person_keys(v.get("name_zh") or "", v.get("name_en") or "")),
 )
 
 
 def _organization_ids(names: set[str]) -> dict[str, int]:
-    """Company name → organization id, creating the missing ones in one INSERT."""
-    keys = {n: name_key(n) for n in names if n}
-    found: dict[str, int] = {}
-    wanted = sorted(set(keys.values()) - {""})
-    for i in range(0, len(wanted), 900):
-        chunk = wanted[i:i + 900]
-        for oid, k, ke in db.session.execute(select(Organization.id, Organization.name_key, Organization.name_en_key)
-                                             .where(Organization.name_key.in_(chunk) | Organization.name_en_key.in_(chunk))
-                                             .order_by(Organization.id.desc())):
-            found[k] = oid
-            found[ke] = oid
-    missing = sorted({n for n, k in keys.items() if k and k not in found})
-    if missing:
-        now = utcnow()
-        rows = []
-        for n in missing:
-            han = any("\u3400" <= ch <= "\u9fff" for ch in n)
-            zh, en = (n, "") if han else ("", n)
-            rows.append({"name_zh": zh, "name_en": en, "name_key": name_key(zh), "name_en_key": name_key(en),
-                         "search_keys": search_keys(zh, en), "sort_name": sort_key(n), "country": "CN",
-                         "region": "", "city": "", "address": "", "website": "", "email": "", "phone": "",
-                         "licence_no": "", "notes": "", "created_at": now, "updated_at": now})
-        ids = customers.new_ids(Organization.__table__, len(rows))
-        cols = ["id"] + list(rows[0])
-        customers.executemany(Organization.__table__, cols, [(oid, *r.values()) for oid, r in zip(ids, rows)])
-        customers.index_organizations(ids)
-        for n, oid in zip(missing, ids):
-            found[keys[n]] = oid
-    return {n: found[k] for n, k in keys.items() if k in found}
+    """Company name → organization id, creating the missing ones (the core's bulk form)."""
+    pairs = {n: keys.split_name(n) for n in names if n}
+    ids = duplicates.bulk_organizations(pairs.values())
+    return {n: ids[pair] for n, pair in pairs.items() if pair in ids}
 
 
 def _registered(show_id: int, person_ids: list[int]) -> set[int]:
@@ -121,7 +115,7 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
     query per row. Does not commit; the ids of the new registrations are in
     ``report.registration_ids`` (announce them with :func:`announce` after the commit)."""
     write_transaction()   # SQLite: take the write lock before reading what exists
-    customers.lock_persons_exclusive()   # PostgreSQL: parallel imports find-or-create one at a time
+    duplicates.lock_persons_exclusive()   # PostgreSQL: parallel imports find-or-create one at a time
     report = ImportReport(kind="visitors")
     report.registration_ids = []
     good: list[tuple[int, dict]] = []
@@ -134,9 +128,9 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
     org_ids = _organization_ids({r.get("company") or "" for _n, r in good})
     # The rows are person records already (name_zh, email, … and the worker's ``keys``).
     records = [dict(r, organization_id=org_ids.get(r.get("company") or "")) for _n, r in good]
-    person_ids = [pid for pid, _created in customers.bulk_get_or_create_persons(records)] if records else []
+    person_ids = [pid for pid, _created in duplicates.bulk_get_or_create_persons(records)] if records else []
     already = _registered(show.id, person_ids)
-    now = customers.driver_datetime(utcnow())
+    now = driver_datetime(utcnow())
     regs, consents, seen = [], [], set()
     source_label = f"visitors:{source}"
     for r, pid in zip(records, person_ids):
@@ -152,20 +146,20 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
             consents.append((pid, "share_with_exhibitors", share, now, source_label))
     # Ids drawn first (sequence / after the maximum under the write lock), so registrations,
     # their code history and consents go in as plain executemany INSERTs, no RETURNING.
-    reg_ids = customers.new_ids(Registration.__table__, len(regs))
+    reg_ids = new_ids(Registration.__table__, len(regs))
     codes = new_badge_codes(len(regs))
     answers = "{}"
     show_id = show.id
-    customers.executemany(
+    executemany(
         Registration.__table__,
         ["id", "show_id", "person_id", "category", "verification", "verification_note", "evidence_company",
          "concession", "badge_code", "answers", "source", "created_at", "updated_at"],
         [(rid, show_id, pid, cat, "pending" if cat == "trade" else "not_required", "", company, "", code, answers,
           source, now, now) for rid, code, (pid, cat, company) in zip(reg_ids, codes, regs)],
         ready=("created_at", "updated_at"))
-    customers.executemany(BadgeCode.__table__, ["code", "registration_id", "show_id", "issued_at", "revoke_reason"],
+    executemany(BadgeCode.__table__, ["code", "registration_id", "show_id", "issued_at", "revoke_reason"],
                           [(code, rid, show_id, now, "") for rid, code in zip(reg_ids, codes)], ready=("issued_at",))
-    customers.executemany(Consent.__table__, ["person_id", "purpose", "granted", "at", "source"], consents,
+    executemany(Consent.__table__, ["person_id", "purpose", "granted", "at", "source"], consents,
                           ready=("at",))
     report.imported = len(regs)
     report.registration_ids = reg_ids

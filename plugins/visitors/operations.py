@@ -15,12 +15,13 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
-from crm_expo import customers, signals
+from crm_expo import signals
+from crm_expo.contacts import duplicates, normalise, search
 from crm_expo.database import utcnow, write_transaction
 from crm_expo.listing import PER_PAGE, Order, Page, Position, count_rows, seek_page, unindexed
 from crm_expo.extensions import db
 from crm_expo.models import Consent, Organization, Person, Show, ShowDay, audit
-from crm_expo.search import name_key, search_keys
+from crm_expo.contacts.keys import has_han, name_key, search_keys
 
 from .models import (BADGE_CODE_LENGTH, CATEGORIES, CATEGORY_TITLES, CONCESSIONS, COUNTED_CATEGORIES,  # noqa: F401
                      QUESTION_KINDS, VERIFICATION_TITLES, AdmissionRule, BadgeCode, BusinessCard, Question,
@@ -69,7 +70,7 @@ def _normalize_email(raw: str) -> str:
     if not raw:
         return ""
     try:
-        return customers.normalize_email(raw)
+        return normalise.normalize_email(raw)
     except ValueError as exc:
         raise VisitorError(str(exc), field="email")
 
@@ -79,7 +80,7 @@ def _normalize_phone(raw: str, country: str = "CN") -> str:
     if not raw:
         return ""
     try:
-        return customers.normalize_phone(raw, region=country or "CN")
+        return normalise.normalize_phone(raw, region=country or "CN")
     except ValueError as exc:
         raise VisitorError(str(exc), field="phone")
 
@@ -87,10 +88,6 @@ def _normalize_phone(raw: str, country: str = "CN") -> str:
 def _clean(value, limit: int) -> str:
     # Stored as typed (HTML is text, escaped on output); only trimmed and bounded.
     return str(value or "").strip()[:limit]
-
-
-def _has_han(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in text)
 
 
 def clean_person_fields(person: dict) -> dict:
@@ -119,10 +116,10 @@ def clean_person_fields(person: dict) -> dict:
 def _organization_for(name: str) -> Organization | None:
     if not name:
         return None
-    fields = {"name_zh": name} if _has_han(name) else {"name_en": name}
+    fields = {"name_zh": name} if has_han(name) else {"name_en": name}
     try:
-        org, _created = customers.get_or_create_organization(fields)
-    except customers.CustomerError as exc:
+        org, _created = duplicates.get_or_create_organization(fields)
+    except duplicates.CustomerError as exc:
         raise VisitorError(str(exc), field="organization_name")
     return org
 
@@ -133,8 +130,8 @@ def _person_for(fields: dict) -> Person:
     org = _organization_for(fields["organization_name"])
     person_fields = {k: v for k, v in fields.items() if k != "organization_name" and v not in ("", None)}
     try:
-        person, _created = customers.get_or_create_person(dict(person_fields, organization_id=org.id if org else None))
-    except customers.CustomerError as exc:
+        person, _created = duplicates.get_or_create_person(dict(person_fields, organization_id=org.id if org else None))
+    except duplicates.CustomerError as exc:
         raise VisitorError(str(exc))
     if org is not None and person.organization_id is None:
         person.organization = org
@@ -569,7 +566,7 @@ def _consent_exists(purpose: str):
 
 def search_person_ids(q: str, show: Show, limit: int = SEARCH_LIMIT) -> list[int]:
     """Ids of people matching the text (characters, pinyin, initials, email, phone, company)."""
-    return list(customers.search_persons(q, limit, show=show))
+    return list(search.search_persons(q, limit, show=show))
 
 
 def visitor_query(show: Show, *, category: str = "", verification: str = "", consent: str = "",

@@ -18,7 +18,7 @@ from crm_expo.access import public, require
 from crm_expo.exports import csv_response, xlsx_response
 from crm_expo.extensions import db, limiter
 from crm_expo.i18n import parse_money
-from crm_expo.imports import ImportFileError, run_import
+from crm_expo.contacts.importing import ImportFileError, run_import
 from crm_expo.listing import ListRequestError, position_from
 from crm_expo.models import Show
 from crm_expo.web import current_show, show_or_404

@@ -280,7 +280,7 @@ def test_import_matches_existing_companies_and_repeated_rows(app):
            "燕京啤酒,,\n"
            "燕 京 啤 酒,,\n"                                           # same folded name, same file
            "燕京啤酒,,+86 139\n").encode("utf-8")                      # bad phone: rejected, named
-    from crm_expo.imports import run_import
+    from crm_expo.contacts.importing import run_import
     from plugins.exhibitors.importing import COLUMNS, apply_rows
     report = run_import(show, csv, "x.csv", "exhibitors", COLUMNS, apply_rows)
     assert (report.imported, report.unchanged, report.rejected) == (2, 1, 1)

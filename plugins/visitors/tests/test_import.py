@@ -11,9 +11,10 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from crm_expo import customers, signals
+from crm_expo import signals
+from crm_expo.contacts import duplicates
 from crm_expo.extensions import db
-from crm_expo.imports import run_import
+from crm_expo.contacts.importing import run_import
 from crm_expo.models import Consent, Organization, Person
 from plugins.visitors import bulk
 from plugins.visitors.models import BadgeCode, Registration
@@ -33,9 +34,9 @@ def count(model, *where) -> int:
 
 def test_rows_are_matched_to_people_already_in_the_database(app):
     show = make_show()
-    by_email, _ = customers.get_or_create_person({"name_zh": "王芳", "email": "wang.fang@example.com"})
-    by_phone, _ = customers.get_or_create_person({"name_zh": "李娜", "phone": "13800138000"})
-    by_name, _ = customers.get_or_create_person({"name_zh": "張偉", "company": "上海食品有限公司"})
+    by_email, _ = duplicates.get_or_create_person({"name_zh": "王芳", "email": "wang.fang@example.com"})
+    by_phone, _ = duplicates.get_or_create_person({"name_zh": "李娜", "phone": "13800138000"})
+    by_name, _ = duplicates.get_or_create_person({"name_zh": "張偉", "company": "上海食品有限公司"})
     db.session.commit()
     report = imp(show, HEADER +
                  "王小芳,,Wang.Fang@EXAMPLE.com,,,,,是,否\n"            # same email, other case
@@ -122,7 +123,7 @@ def test_a_failing_batch_leaves_nothing_of_itself(app, monkeypatch):
     def broken(*args, **kw):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(customers, "new_ids", broken)   # fails after people were inserted
+    monkeypatch.setattr(bulk, "new_ids", broken)   # the registrations' ids: fails after people were inserted
     with pytest.raises(RuntimeError, match="disk full"):
         imp(show, HEADER + "李雷,,lilei@example.com,,上海食品有限公司,,,是,否\n")
     db.session.remove()
@@ -134,7 +135,7 @@ def test_batches_are_checked_in_a_worker_with_the_same_report(app):
     duplicates across batches included, is the same as checked here."""
     import threading
 
-    from crm_expo.imports import _can_check_in_worker
+    from crm_expo.contacts.importing import _can_check_in_worker
     show = make_show()
     assert _can_check_in_worker(1202, 250) == (threading.active_count() == 1)
     rows = "".join(f"访客{i},,v{i}@example.com,1390000{i:04d},,,,是,否\n" for i in range(1200))

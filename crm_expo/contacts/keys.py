@@ -1,4 +1,4 @@
-"""Name search keys: Chinese characters, full pinyin and initials, traditional folded to
+"""Search and duplicate keys of names: Chinese characters, full pinyin and initials, traditional folded to
 simplified, so that ``zhangwei``, ``zw``, ``张伟`` and ``張偉`` all find 张伟.
 
 A record keeps its keys in a ``search_keys`` text column (space-separated tokens, lower
@@ -29,7 +29,7 @@ def to_simplified(text: str) -> str:
     return _t2s.convert(text)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _already_simplified(char: str) -> bool:
     phrase_chars = _phrase_chars()
     return phrase_chars is not None and char not in phrase_chars and _t2s.convert(char) == char
@@ -67,7 +67,7 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+", " ", to_simplified(text))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _char_pinyin(char: str) -> tuple[str, str]:
     full = lazy_pinyin(char, errors="ignore")
     initial = lazy_pinyin(char, style=Style.FIRST_LETTER, errors="ignore")
@@ -123,7 +123,7 @@ def sort_key(text: str | None) -> str:
     return full or folded
 
 
-# --- token index (crm_expo.customers keeps the person/organization token tables) ------------
+# --- token index (crm_expo.contacts.search keeps the person/organization token tables) -----
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)
 MAX_TOKEN = 200
 
@@ -207,3 +207,25 @@ def prefix_upper_bound(prefix: str) -> str:
     order, which is also UTF-8 byte order): ``token >= p AND token < bound`` is a prefix test
     an ordinary B-tree index answers."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def has_han(text: str | None) -> bool:
+    """Whether ``text`` has a Chinese character (then it is a Chinese name)."""
+    return bool(text) and _HAN.search(text) is not None
+
+
+def split_name(name: str, name_en: str = "") -> tuple[str, str]:
+    """(name_zh, name_en) from a single name column: Chinese characters make it the zh name."""
+    name, name_en = (name or "").strip(), (name_en or "").strip()
+    if has_han(name):
+        return name, name_en
+    return "", name_en or name
+
+
+@functools.lru_cache(maxsize=65536)    # names repeat across a big import; pinyin is slow
+def person_keys(name_zh: str, name_en: str) -> tuple[str, str, tuple[str, ...]]:
+    """(name_key, sort_name, sorted search tokens) of a person's names. Importers compute
+    them where the cells are checked (``Column(derive=…)``, on the other core) and pass them
+    to bulk_get_or_create_persons / insert_persons as a record's ``keys``."""
+    name = name_zh or name_en
+    return name_key(name), sort_key(name), tuple(sorted(person_tokens(name_zh, name_en)))

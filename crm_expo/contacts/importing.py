@@ -1,4 +1,4 @@
-"""Importing customer lists (exhibitors, visitors, suppliers, booths) from CSV or XLSX.
+"""Importing customer lists (exhibitors, visitors, suppliers, booths, contacts) from CSV or XLSX.
 
 The shared machinery does everything that is the same for every kind of list:
 
@@ -15,6 +15,11 @@ The shared machinery does everything that is the same for every kind of list:
 - returns an :class:`ImportReport`: counts and every problem by row (as numbered in the
   file: the header is row 1) and column, and an exit code (0 all in, 1 some rejected).
 
+No column is dropped in silence: every header cell the importer does not use is named in
+the report, and a column with a ``default`` says in the report when the default was taken
+(the whole column missing, or empty cells, by row). The usual header names (Chinese and
+English) of the contact columns are here, for every importer to reuse.
+
 HTML in a cell is stored as typed: pages escape it on output.
 """
 from __future__ import annotations
@@ -27,16 +32,24 @@ import os
 import re
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import click
 from flask import current_app, has_app_context, has_request_context
-from flask_babel import force_locale, gettext
 
-from .database import checkpoint
-from .extensions import db
+from ..database import checkpoint, write_transaction
+from ..extensions import db
+from ..i18n import gettext_anywhere as _
+from .duplicates import (
+    bulk_get_or_create_persons,
+    bulk_organizations,
+    lock_persons_exclusive,
+)
+from .keys import person_keys, split_name
+from .normalise import normalize_email, normalize_phone
 
 BATCH_SIZE = 5000
 FIRST_BATCH_SIZE = 2000
@@ -48,19 +61,6 @@ DEFAULT_MAX_UPLOAD_MB = 20
 _NUMBERISH = re.compile(r"^[+\-][\d\s().\-/]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HEADER_NOISE = re.compile(r"[\W_]+", re.UNICODE)
-
-
-def gettext_anywhere(text: str, **kw) -> str:
-    """gettext that also works outside a request (the CLI): there the core's locale selector
-    has no session to read, so the message is translated to DEFAULT_LOCALE (temporarily, so
-    that later requests in the same app context still choose their own locale)."""
-    if has_app_context() and not has_request_context():
-        with force_locale(current_app.config.get("DEFAULT_LOCALE") or "zh"):
-            return gettext(text, **kw)
-    return gettext(text, **kw)
-
-
-_ = gettext_anywhere
 
 
 class ImportFileError(ValueError):
@@ -82,13 +82,18 @@ class Column:
     with the same parsed value is rejected as a duplicate of the first;
     ``derive(values) -> value``: not read from the file but computed from a good row's parsed
     values, where the cells are checked — for pure work per row (a person's search keys),
-    which a big import then does in its checking process, on the other core."""
+    which a big import then does in its checking process, on the other core;
+    ``default``: the value a row gets when the column is not in the file or its cell is
+    empty — the report always says so (``default_label``: the default in the reader's words,
+    e.g. "trade visitors"), so that no row is classified behind the user's back."""
     key: str
     aliases: tuple[str, ...] = ()
     required: bool = False
     parse: Callable[[str], Any] | None = None
     unique: bool = False
     derive: Callable[[dict], Any] | None = None
+    default: Any = None
+    default_label: Any = ""
 
     @property
     def label(self) -> str:
@@ -119,12 +124,15 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     dry_run: bool = False
     filename: str = ""
+    unused_columns: list[str] = field(default_factory=list)     # header cells no column took
+    # a default taken: (column label, default label) → rows (None: the column is missing)
+    defaults: dict[tuple[str, str], list[int] | int] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
         return 1 if self.rejected else 0
 
-    def add(self, other: "ImportReport | dict") -> None:
+    def add(self, other: ImportReport | dict) -> None:
         """Add a batch's result (an ImportReport or a dict with the same field names)."""
         get = (other.get if isinstance(other, dict) else lambda k, d=None: getattr(other, k, d))
         problems = list(get("problems", None) or [])
@@ -143,10 +151,36 @@ class ImportReport:
             text += " " + _("(dry run: nothing was changed)")
         return text
 
+    def notes(self) -> list[str]:
+        """What the import did not take from the file as it stands: the columns not used and
+        the defaults given, one line each, in the reader's language."""
+        out = []
+        if self.unused_columns:
+            out.append(_("columns not used (not known to this import, their values were ignored): %(columns)s",
+                         columns=", ".join(f"“{c}”" for c in self.unused_columns)))
+        for (column, default), rows in self.defaults.items():
+            if isinstance(rows, int):
+                out.append(_("no %(column)s column: %(n)s rows imported as %(default)s",
+                             column=f"“{column}”", n=f"{rows:,}", default=default))
+            elif rows:
+                shown = ", ".join(str(r) for r in rows[:10])
+                if len(rows) > 10:
+                    shown += " " + _("and %(n)s more", n=f"{len(rows) - 10:,}")
+                out.append(_("%(column)s empty in %(n)s rows (rows %(rows)s): imported as %(default)s",
+                             column=f"“{column}”", n=f"{len(rows):,}", rows=shown, default=default))
+        return out
+
+    def note_default(self, column: Column, rows: list[int] | int) -> None:
+        key = (column.label, str(column.default_label or column.default))
+        if isinstance(rows, int):
+            self.defaults[key] = int(self.defaults.get(key) or 0) + rows
+        else:
+            self.defaults.setdefault(key, []).extend(rows)
+
     def lines(self) -> list[str]:
-        """The row-by-row report: the summary, then each problem in file order."""
+        """The row-by-row report: the summary, the notes, then each problem in file order."""
         ordered = sorted(self.problems, key=lambda p: p.row)
-        return [self.summary()] + [p.line() for p in ordered]
+        return [self.summary()] + self.notes() + [p.line() for p in ordered]
 
 
 # --- reading the file ---------------------------------------------------------------------
@@ -172,9 +206,9 @@ def read_source(source, filename: str = "") -> bytes:
         else:
             data = source.read(limit + 1)
     except FileNotFoundError:
-        raise ImportFileError(_("file not found: %(file)s", file=name))
+        raise ImportFileError(_("file not found: %(file)s", file=name)) from None
     except OSError as exc:
-        raise ImportFileError(_("cannot read %(file)s: %(why)s", file=name, why=exc.strerror or str(exc)))
+        raise ImportFileError(_("cannot read %(file)s: %(why)s", file=name, why=exc.strerror or str(exc))) from exc
     if len(data) > limit:
         raise ImportFileError(_("%(file)s is larger than %(mb)d MB (MAX_UPLOAD_MB)", file=name,
                                 mb=limit // (1024 * 1024)))
@@ -200,7 +234,7 @@ def decode_text(data: bytes, filename: str = "") -> str:
     except UnicodeDecodeError:
         raise ImportFileError(_("%(file)s is neither UTF-8 nor GB18030/GBK text (first bad byte at "
                                 "position %(pos)d); save it as CSV UTF-8 or as XLSX",
-                                file=filename or "-", pos=utf8_error.start))
+                                file=filename or "-", pos=utf8_error.start)) from None
     if "\x00" in text:
         raise ImportFileError(_("%(file)s is not a text file; save it as CSV UTF-8 or as XLSX",
                                 file=filename or "-"))
@@ -214,7 +248,7 @@ def _csv_rows(text: str) -> list[list[str]]:
     try:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise ImportFileError(_("the CSV file is malformed: %(why)s", why=str(exc)))
+        raise ImportFileError(_("the CSV file is malformed: %(why)s", why=str(exc))) from exc
 
 
 def _xlsx_cell(value) -> str:
@@ -238,7 +272,7 @@ def _xlsx_rows(data: bytes, filename: str) -> list[list[str]]:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ImportFileError(_("%(file)s is not a readable XLSX workbook: %(why)s", file=filename or "-",
-                                why=str(exc) or type(exc).__name__))
+                                why=str(exc) or type(exc).__name__)) from exc
     try:
         ws = wb.worksheets[0]
         return [[_xlsx_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
@@ -262,9 +296,15 @@ def header_key(text: str) -> str:
     return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text or "").lower())
 
 
+def unused_columns(header: list[str], mapping: dict[int, Column]) -> list[str]:
+    """The header cells (non-blank) that no column took, as written in the file."""
+    return [cell.strip() for pos, cell in enumerate(header) if pos not in mapping and (cell or "").strip()]
+
+
 def map_header(header: list[str], columns: Iterable[Column]) -> dict[int, Column]:
-    """Position → Column for every header cell that names a column; unknown columns are
-    ignored. Raises ImportFileError for a missing required column or one given twice."""
+    """Position → Column for every header cell that names a column (see
+    :func:`unused_columns` for the others, which the report names). Raises ImportFileError
+    for a missing required column or one given twice."""
     columns = [c for c in columns if c.derive is None]
     by_name: dict[str, Column] = {}
     for col in columns:
@@ -299,17 +339,23 @@ def looks_like_formula(value: str) -> bool:
 
 
 def check_row(rownum: int, cells: list[str], mapping: dict[int, Column],
-              seen: dict[tuple[str, Any], int]) -> tuple[dict, list[RowProblem]]:
-    """Parse one row: (values by key, problems). ``seen`` remembers unique values → first row."""
+              seen: dict[tuple[str, Any], int], defaulted: list | None = None) -> tuple[dict, list[RowProblem]]:
+    """Parse one row: (values by key, problems). ``seen`` remembers unique values → first row;
+    ``defaulted`` gets (column, row) for each empty cell given its column's default."""
     values: dict[str, Any] = {}
     problems: list[RowProblem] = []
     for pos, col in mapping.items():
         raw = cells[pos] if pos < len(cells) else ""
         raw = _CONTROL.sub("", raw or "").strip()
         if not raw:
-            values[col.key] = ""
             if col.required:
                 problems.append(RowProblem(rownum, col.label, _("is empty but required")))
+            if col.default is not None:
+                values[col.key] = col.default
+                if defaulted is not None:
+                    defaulted.append((col, rownum))
+            else:
+                values[col.key] = ""
             continue
         if len(raw) > MAX_CELL_CHARS:
             problems.append(RowProblem(rownum, col.label, _("is longer than %(n)d characters", n=MAX_CELL_CHARS)))
@@ -394,9 +440,12 @@ def _run_import(show, source, filename: str, kind: str, columns: Iterable[Column
                                 columns=", ".join(c.label for c in columns)))
     body = [(i + 1, row) for i, row in enumerate(table[start + 1:], start=start + 1)
             if any(map(str.strip, row))]    # cells are str (read_table), blank rows skipped
-    report = ImportReport(kind=kind, total=len(body), dry_run=dry_run, filename=os.path.basename(filename or ""))
+    report = ImportReport(kind=kind, total=len(body), dry_run=dry_run, filename=os.path.basename(filename or ""),
+                          unused_columns=unused_columns(table[start], mapping))
     if not body:
         raise ImportFileError(_("%(file)s has a header but no rows", file=filename or "-"))
+    mapped = {c.key for c in mapping.values()}
+    absent = tuple(c for c in columns if c.default is not None and c.derive is None and c.key not in mapped)
 
     def batches():
         # Batches that start small and grow by half: the database work starts as soon as the
@@ -412,16 +461,20 @@ def _run_import(show, source, filename: str, kind: str, columns: Iterable[Column
             size = min(batch_size, size * 3 // 2)
 
     derived = tuple(c for c in columns if c.derive is not None)
-    checked = (_checked_in_worker(batches(), mapping, derived) if _can_check_in_worker(len(body), batch_size)
-               else _checked(batches(), mapping, derived, {}))
+    checked = (_checked_in_worker(batches(), mapping, absent, derived) if _can_check_in_worker(len(body), batch_size)
+               else _checked(batches(), mapping, absent, derived, {}))
     bar = None
     if progress and echo is not None and len(body) > batch_size:
         bar = click.progressbar(length=len(body), label=_("importing %(kind)s", kind=kind), file=None)
         bar.__enter__()
     try:
-        for size, good, problems in checked:
+        for size, good, problems, defaulted in checked:
             report.rejected += len({p.row for p in problems})
             report.problems.extend(problems)
+            for col in absent:
+                report.note_default(col, len(good))
+            for key, rows in defaulted.items():
+                report.note_default(next(c for c in columns if c.key == key), rows)
             if good:
                 try:
                     result = apply_rows(show, good, dry_run)
@@ -441,23 +494,35 @@ def _run_import(show, source, filename: str, kind: str, columns: Iterable[Column
     return report
 
 
-CheckedBatch = tuple[int, list[tuple[int, dict]], list[RowProblem]]   # (rows read, good rows, problems)
+# (rows read, good rows, problems, {column key: rows of the batch given its default})
+CheckedBatch = tuple[int, list[tuple[int, dict]], list[RowProblem], dict[str, list[int]]]
 
 
-def _checked(batches, mapping: dict[int, Column], derived: tuple[Column, ...], seen: dict
-             ) -> Iterable[CheckedBatch]:
+def _checked(batches, mapping: dict[int, Column], absent: tuple[Column, ...], derived: tuple[Column, ...],
+             seen: dict) -> Iterable[CheckedBatch]:
+    """Check the batches' rows; the good ones get the defaults of the columns the file lacks,
+    then the derived values."""
+    absent_values = {c.key: c.default for c in absent}
     for chunk in batches:
         good: list[tuple[int, dict]] = []
         problems: list[RowProblem] = []
+        defaulted: list[tuple[Column, int]] = []
         for rownum, cells in chunk:
-            values, row_problems = check_row(rownum, cells, mapping, seen)
+            mark = len(defaulted)
+            values, row_problems = check_row(rownum, cells, mapping, seen, defaulted)
             if row_problems:
                 problems.extend(row_problems)
+                del defaulted[mark:]        # a rejected row is not imported with a default
             else:
+                if absent_values:
+                    values.update(absent_values)
                 for col in derived:
                     values[col.key] = col.derive(values)
                 good.append((rownum, values))
-        yield len(chunk), good, problems
+        by_column: dict[str, list[int]] = {}
+        for col, rownum in defaulted:
+            by_column.setdefault(col.key, []).append(rownum)
+        yield len(chunk), good, problems, by_column
 
 
 def _can_check_in_worker(rows: int, batch_size: int) -> bool:
@@ -472,12 +537,12 @@ def _can_check_in_worker(rows: int, batch_size: int) -> bool:
             and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods())
 
 
-def _check_worker(app, batches, mapping, derived, conn) -> None:
+def _check_worker(app, batches, mapping, absent, derived, conn) -> None:
     try:
         with app.app_context():
             # The parent's pooled connections are not this process's to use or close.
             db.engine.dispose(close=False)
-            for item in _checked(batches, mapping, derived, {}):
+            for item in _checked(batches, mapping, absent, derived, {}):
                 conn.send(("batch", item))
         conn.send(("done", None))
     except BaseException as exc:   # reported by the parent, which raises it
@@ -489,13 +554,14 @@ def _check_worker(app, batches, mapping, derived, conn) -> None:
         conn.close()
 
 
-def _checked_in_worker(batches, mapping: dict[int, Column], derived: tuple[Column, ...]) -> Iterable[CheckedBatch]:
+def _checked_in_worker(batches, mapping: dict[int, Column], absent: tuple[Column, ...],
+                       derived: tuple[Column, ...]) -> Iterable[CheckedBatch]:
     """:func:`_checked` run in a forked child process; batches come back through a pipe (the
     child runs at most about a batch ahead: a full pipe makes it wait)."""
     import multiprocessing
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
-    worker = ctx.Process(target=_check_worker, args=(current_app._get_current_object(), batches, mapping, derived, sender),
+    worker = ctx.Process(target=_check_worker, args=(current_app._get_current_object(), batches, mapping, absent, derived, sender),
                          daemon=True)
     worker.start()
     sender.close()
@@ -504,7 +570,7 @@ def _checked_in_worker(batches, mapping: dict[int, Column], derived: tuple[Colum
             try:
                 kind, item = receiver.recv()
             except EOFError:
-                raise RuntimeError("the import's checking process ended unexpectedly")
+                raise RuntimeError("the import's checking process ended unexpectedly") from None
             if kind == "done":
                 return
             if kind == "error":
@@ -545,14 +611,8 @@ def cli_importer(kind: str, columns: Iterable[Column], apply_rows: ApplyRows, *,
 
 
 # --- parsers plugins use in their Columns -------------------------------------------------------
-def parse_phone(raw: str) -> str:
-    from .customers import normalize_phone
-    return normalize_phone(raw)
-
-
-def parse_email(raw: str) -> str:
-    from .customers import normalize_email
-    return normalize_email(raw)
+parse_phone = normalize_phone
+parse_email = normalize_email
 
 
 def parse_date(raw: str) -> dt.date:
@@ -564,24 +624,121 @@ def parse_date(raw: str) -> dt.date:
         y, mo, d = (int(x) for x in text.split(" ")[0].split("-"))
         return dt.date(y, mo, d)
     except (ValueError, TypeError):
-        raise ValueError(_("not a date (YYYY-MM-DD): %(value)s", value=raw))
+        raise ValueError(_("not a date (YYYY-MM-DD): %(value)s", value=raw)) from None
 
 
 def parse_int(raw: str) -> int:
     try:
         return int(raw.replace(",", "").strip())
     except ValueError:
-        raise ValueError(_("not a whole number: %(value)s", value=raw))
+        raise ValueError(_("not a whole number: %(value)s", value=raw)) from None
 
 
 def choice(*allowed: str, aliases: dict[str, str] | None = None) -> Callable[[str], str]:
-    """A parser accepting one of ``allowed`` (case-insensitive) or an alias of one (e.g. 专业观众 → trade)."""
+    """A parser accepting one of ``allowed`` (case-insensitive) or an alias of one (e.g. 专业观众 → trade).
+    The error names the accepted values as users write them (the first alias of each)."""
     table = {a.lower(): a for a in allowed}
+    table.update({header_key(k): v for k, v in (aliases or {}).items()})
     table.update({k.lower(): v for k, v in (aliases or {}).items()})
+    shown = []
+    for code in allowed:
+        words = [k for k, v in (aliases or {}).items() if v == code]
+        shown.append(f"{words[0]} ({code})" if words else code)
 
     def parse(raw: str) -> str:
-        value = table.get(raw.strip().lower())
+        text = raw.strip().lower()
+        value = table.get(text) or table.get(header_key(text))
         if value is None:
-            raise ValueError(_("%(value)s is not one of: %(allowed)s", value=raw, allowed=", ".join(allowed)))
+            raise ValueError(_("%(value)s is not one of: %(allowed)s", value=raw, allowed=", ".join(shown)))
         return value
     return parse
+
+
+def yes_no(raw: str) -> bool:
+    """A yes/no cell: yes, y, true, 1, 是, 同意, x, ✓ / no, n, false, 0, 否, 不同意."""
+    value = raw.strip().lower()
+    if value in ("yes", "y", "true", "1", "是", "同意", "x", "✓", "√"):
+        return True
+    if value in ("no", "n", "false", "0", "否", "不同意", "×"):
+        return False
+    raise ValueError(_("answer yes or no (是/否), not %(value)s", value=raw))
+
+
+# --- the usual header names ---------------------------------------------------------------------
+# What people head their columns with, in Chinese and English (matched ignoring case, spaces
+# and punctuation). Every importer builds its columns from these, so that a list exported
+# from another system or typed by hand maps without renaming. The first name is the one the
+# report and the error messages show.
+PERSON_NAME_HEADERS = ("姓名", "name", "名字", "中文姓名", "中文名", "full name", "chinese name", "name zh", "联系人",
+                       "联系人姓名", "客户姓名", "观众姓名", "contact", "contact name", "contact person")
+PERSON_NAME_EN_HEADERS = ("英文名", "英文姓名", "english name", "name en", "拼音", "name (english)")
+EMAIL_HEADERS = ("邮箱", "email", "电子邮件", "电子邮箱", "邮箱地址", "e-mail", "email address", "mail", "邮件")
+PHONE_HEADERS = ("手机", "phone", "电话", "手机号", "手机号码", "移动电话", "联系电话", "联系方式", "mobile",
+                 "mobile phone", "phone number", "tel", "telephone", "cell")
+COMPANY_HEADERS = ("公司", "company", "单位", "公司名称", "工作单位", "单位名称", "企业", "企业名称", "organization",
+                   "organisation", "company name", "employer")
+COMPANY_EN_HEADERS = ("公司英文名", "英文公司名", "company en", "english company name", "company (english)")
+JOB_TITLE_HEADERS = ("职位", "job title", "title", "职务", "岗位", "position")
+BIRTH_DATE_HEADERS = ("出生日期", "生日", "birth date", "date of birth", "birthday", "dob")
+COUNTRY_HEADERS = ("国家", "国家/地区", "国家地区", "country", "country/region")
+REGION_HEADERS = ("省份", "省", "地区", "省/市", "province", "region", "state")
+NOTES_HEADERS = ("备注", "说明", "notes", "note", "remarks", "comment", "comments")
+# A company record's own names (the exhibitor and supplier lists: one company per row).
+ORG_NAME_HEADERS = ("公司名称", "中文名称", "公司", "企业名称", "单位名称", "公司中文名", "中文公司名",
+                    "company name (chinese)", "name_zh", "company name")
+ORG_NAME_EN_HEADERS = ("英文名称", "公司英文名", "英文公司名", "company name (english)", "company", "english name",
+                       "name_en")
+LICENCE_HEADERS = ("统一社会信用代码", "信用代码", "社会信用代码", "营业执照号", "营业执照号码", "licence no",
+                   "license no", "business licence number", "business license number", "uscc")
+
+
+# --- the core contact import -------------------------------------------------------------------
+NAME = Column("name", PERSON_NAME_HEADERS, required=True)
+NAME_EN = Column("name_en", PERSON_NAME_EN_HEADERS)
+EMAIL = Column("email", EMAIL_HEADERS, parse=parse_email, unique=True)
+PHONE = Column("phone", PHONE_HEADERS, parse=parse_phone, unique=True)
+COMPANY = Column("company", COMPANY_HEADERS)
+COMPANY_EN = Column("company_en", COMPANY_EN_HEADERS)
+JOB_TITLE = Column("job_title", JOB_TITLE_HEADERS)
+
+
+def _contact_keys(values: dict) -> tuple:
+    return person_keys(*split_name(values.get("name", ""), values.get("name_en", "")))
+
+
+PERSON_COLUMNS = (NAME, NAME_EN, EMAIL, PHONE, COMPANY, COMPANY_EN, JOB_TITLE,
+                  Column("keys", derive=_contact_keys))
+
+
+def apply_person_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportReport:
+    """``apply_rows`` for a contact list (PERSON_COLUMNS): companies and people found or
+    created in bulk, one transaction; a person already there counts as unchanged."""
+    report = ImportReport()
+    write_transaction()
+    lock_persons_exclusive()     # companies and people: found or created once under parallel imports
+    prepared: list[tuple[int, dict, tuple[str, str]]] = []
+    for rownum, v in rows:
+        zh, en = split_name(v.get("name", ""), v.get("name_en", ""))
+        if len(zh) > 100 or len(en) > 100:
+            report.problems.append(RowProblem(rownum, NAME.label, _("is longer than %(n)d characters", n=100)))
+            continue
+        prepared.append((rownum, {"name_zh": zh, "name_en": en, "email": v.get("email", ""),
+                                  "phone": v.get("phone", ""), "job_title": v.get("job_title", "")[:100],
+                                  "keys": v.get("keys")},
+                         ((v.get("company") or "")[:200], (v.get("company_en") or "")[:200])))
+    org_ids = bulk_organizations(c for _r, _f, c in prepared if c[0] or c[1])
+    records = []
+    for _rownum, fields, company in prepared:
+        fields["organization_id"] = org_ids.get(company)
+        records.append(fields)
+    for _pid, created in bulk_get_or_create_persons(records):
+        if created:
+            report.imported += 1
+        else:
+            report.unchanged += 1
+    report.rejected = len({p.row for p in report.problems})
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return report
