@@ -93,8 +93,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth.views import bp as auth_bp
     from .admin.views import bp as admin_bp
     from .api import api_bp, init_api
+    from .contacts.views import bp as contacts_bp
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(contacts_bp)
 
     for plugin in plugins:
         if plugin.blueprint is not None:

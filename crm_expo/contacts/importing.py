@@ -673,7 +673,7 @@ PERSON_NAME_HEADERS = ("姓名", "name", "名字", "中文姓名", "中文名", 
                        "联系人姓名", "客户姓名", "观众姓名", "contact", "contact name", "contact person")
 PERSON_NAME_EN_HEADERS = ("英文名", "英文姓名", "english name", "name en", "拼音", "name (english)")
 EMAIL_HEADERS = ("邮箱", "email", "电子邮件", "电子邮箱", "邮箱地址", "e-mail", "email address", "mail", "邮件")
-PHONE_HEADERS = ("手机", "phone", "电话", "手机号", "手机号码", "移动电话", "联系电话", "联系方式", "mobile",
+PHONE_HEADERS = ("手机", "phone", "电话", "手机号", "手机号码", "移动电话", "联系电话", "mobile",
                  "mobile phone", "phone number", "tel", "telephone", "cell")
 COMPANY_HEADERS = ("公司", "company", "单位", "公司名称", "工作单位", "单位名称", "企业", "企业名称", "organization",
                    "organisation", "company name", "employer")

@@ -29,15 +29,19 @@ def _sides(raw: str) -> int:
 
 
 BOOTH_COLUMNS = (
-    Column("code", ("code", "展位号", "booth"), required=True, unique=True),
-    Column("hall", ("hall", "展馆"), required=True),
+    Column("code", ("code", "展位号", "展位编号", "展位", "booth", "booth no", "booth number", "stand", "stand no"),
+           required=True, unique=True),
+    Column("hall", ("hall", "展馆", "馆号", "展厅", "hall no"), required=True),
     Column("x", ("x",), required=True, parse=_metres),
     Column("y", ("y",), required=True, parse=_metres),
-    Column("width", ("width", "宽"), required=True, parse=_metres),
-    Column("depth", ("depth", "深"), required=True, parse=_metres),
-    Column("type", ("type", "类型"), parse=choice(*BOOTH_TYPES, aliases={
-        "标准展位": "shell", "光地": "raw", "角位": "corner", "半岛": "peninsula", "岛位": "island"})),
-    Column("open_sides", ("open_sides", "开口"), parse=_sides),
+    Column("width", ("width", "宽", "宽度", "宽(米)", "width (m)"), required=True, parse=_metres),
+    Column("depth", ("depth", "深", "深度", "进深", "深(米)", "depth (m)"), required=True, parse=_metres),
+    # Without a type a booth is a shell scheme booth with one open side: the report says so.
+    Column("type", ("type", "类型", "展位类型", "booth type", "stand type"), parse=choice(*BOOTH_TYPES, aliases={
+        "标准展位": "shell", "标摊": "shell", "光地": "raw", "角位": "corner", "半岛": "peninsula", "岛位": "island"}),
+        default="shell", default_label=_l("shell scheme booths (标准展位)")),
+    Column("open_sides", ("open_sides", "开口", "开口数", "open sides"), parse=_sides, default=1,
+           default_label=_l("one open side")),
 )
 
 

@@ -79,8 +79,3 @@ class RequiredDocumentsForm(FlaskForm):
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired(_l("Choose a file."))])
     submit = SubmitField(_l("Check the file"))
-
-
-class MergeForm(FlaskForm):
-    other_id = StringField(_l("Id of the duplicate company to merge into this one"), validators=[DataRequired()])
-    submit = SubmitField(_l("Merge"))

@@ -1,14 +1,16 @@
 """Import of exhibitors from CSV/XLSX (`crm-expo import exhibitors FILE --show S` and the
-upload page). crm_expo.imports reads the file and checks cells; here each batch is matched
+upload page). crm_expo.contacts.importing reads the file and checks cells; here each batch is matched
 to existing companies and inserted in one transaction. Re-importing a file adds nothing."""
 from __future__ import annotations
 
 import zlib
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, or_, select, text
 
 from crm_expo.extensions import db
+from crm_expo.contacts import importing
 from crm_expo.contacts.importing import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
 from crm_expo.contacts.search import index_organizations
 from crm_expo.models import Organization, audit
@@ -26,16 +28,16 @@ def _country(raw: str) -> str:
 
 
 COLUMNS = (
-    Column("name_zh", ("公司名称", "中文名称", "company name (chinese)", "name_zh")),
-    Column("name_en", ("英文名称", "company name (english)", "company", "name_en")),
-    Column("licence_no", ("统一社会信用代码", "营业执照号", "licence no", "business licence number"),
-           parse=ops.validate_licence_no),
-    Column("country", ("国家", "国家/地区", "country")),
-    Column("region", ("省份", "地区", "province", "region")),
-    Column("email", ("邮箱", "电子邮件", "email"), parse=parse_email),
-    Column("phone", ("电话", "手机", "phone"), parse=parse_phone),
-    Column("categories", ("产品类别", "展品类别", "categories", "category")),
-    Column("notes", ("备注", "notes")),
+    Column("name_zh", importing.ORG_NAME_HEADERS),
+    Column("name_en", importing.ORG_NAME_EN_HEADERS),
+    Column("licence_no", importing.LICENCE_HEADERS, parse=ops.validate_licence_no),
+    # A row without a country is a Chinese company: the report says how many took it.
+    Column("country", importing.COUNTRY_HEADERS, default="CN", default_label=_l("China (CN)")),
+    Column("region", importing.REGION_HEADERS),
+    Column("email", importing.EMAIL_HEADERS, parse=parse_email),
+    Column("phone", importing.PHONE_HEADERS, parse=parse_phone),
+    Column("categories", ("产品类别", "展品类别", "展品范围", "产品", "categories", "category", "product categories")),
+    Column("notes", importing.NOTES_HEADERS),
 )
 
 
@@ -50,7 +52,7 @@ def _lock_names(keys: list[str]) -> None:
 def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportReport:
     """One batch, set-based: a few queries and bulk inserts whatever the batch size.
     A row is the same company as an existing one when the licence number or a folded name
-    (zh or en) matches, as in crm_expo.customers.find_duplicate_organizations."""
+    (zh or en) matches, as in crm_expo.contacts.duplicates.find_duplicate_organizations."""
     report = ImportReport()
     ops.write_transaction()
     categories = {c.code: c.id for c in db.session.scalars(

@@ -635,13 +635,6 @@ def account_managers() -> list[User]:
 
 
 # --- remember the customer -----------------------------------------------------------------------
-def customer_history(organization: Organization) -> list[dict]:
-    """Every entry the loaded plugins know about this organization, newest show first."""
-    entries: list[dict] = []
-    signals.collect_customer_history.send(organization, entries=entries)
-    return sorted(entries, key=lambda e: (-(getattr(e.get("show"), "id", 0) or 0), str(e.get("kind", ""))))
-
-
 def on_collect_customer_history(organization, entries: list, **_kw) -> None:
     """Our part of the organization page: every edition applied for, and its outcome."""
     from flask import url_for

@@ -19,7 +19,7 @@ from crm_expo.models import Organization, Show
 from crm_expo.web import current_show, show_or_404
 
 from . import operations as ops
-from .forms import (CategoryForm, DocumentForm, ExhibitorForm, ImportForm, MergeForm, PortalProfileForm,
+from .forms import (CategoryForm, DocumentForm, ExhibitorForm, ImportForm, PortalProfileForm,
                     RequiredDocumentsForm, ReviewForm, StaffForm, StatusForm)
 from .models import DOCUMENT_KINDS, KINDS, STATUS_TITLES, STATUSES, TRANSITIONS, Exhibitor
 
@@ -348,38 +348,6 @@ def import_page(slug):
         title=_("Import exhibitors"),
         columns_help=_("Columns: 公司名称 / company name (English), 统一社会信用代码, country, province, email, phone, "
                        "categories (codes), notes. CSV (UTF-8 or GB18030) or XLSX."))
-
-
-# --- the organization page: remember the customer ---------------------------------------------------
-@bp.route("/organizations/<int:organization_id>", methods=["GET", "POST"])
-@require(*STAFF)
-def organization(organization_id):
-    org = db.session.get(Organization, organization_id)
-    if org is None:
-        abort(404)
-    form = MergeForm()
-    if request.method == "POST":
-        if current_user.role not in REVIEWERS:
-            abort(403)
-        if form.validate_on_submit():
-            from crm_expo.contacts.merge import merge_organizations
-            other = db.session.get(Organization, int(form.other_id.data)) if form.other_id.data.isdigit() else None
-            if other is None or other.id == org.id:
-                flash(_("No other company with the id %(id)s.", id=form.other_id.data), "error")
-            else:
-                try:
-                    merge_organizations(org, other, current_user)
-                except ValueError as exc:
-                    db.session.rollback()
-                    flash(str(exc), "error")
-                else:
-                    flash(_("Merged: every record of the duplicate now belongs to this company."), "success")
-                    return redirect(url_for("exhibitors.organization", organization_id=org.id))
-    from crm_expo.contacts.duplicates import find_duplicate_organizations
-    return render_template("exhibitors/organization.html", org=org, history=ops.customer_history(org), form=form,
-                           duplicates=find_duplicate_organizations(org.name_zh, org.name_en, org.licence_no,
-                                                                   exclude_id=org.id),
-                           can_merge=current_user.role in REVIEWERS)
 
 
 # --- the exhibitor portal --------------------------------------------------------------------------------

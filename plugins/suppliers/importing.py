@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
 from crm_expo.extensions import db
+from crm_expo.contacts import importing
 from crm_expo.contacts.importing import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
 from crm_expo.models import audit
 
@@ -34,12 +35,13 @@ def parse_yes(raw: str) -> bool:
 
 
 COLUMNS = (
-    Column("name_zh", ("公司名称", "中文名称", "company name (chinese)", "name_zh")),
-    Column("name_en", ("英文名称", "company name (english)", "company", "name_en")),
-    Column("categories", ("服务类别", "categories", "category"), parse=parse_categories),
-    Column("email", ("邮箱", "email"), parse=parse_email),
-    Column("phone", ("电话", "phone"), parse=parse_phone),
-    Column("appointed", ("指定服务商", "official contractor", "appointed"), parse=parse_yes),
+    Column("name_zh", importing.ORG_NAME_HEADERS),
+    Column("name_en", importing.ORG_NAME_EN_HEADERS),
+    Column("categories", ("服务类别", "服务类型", "服务项目", "服务范围", "categories", "category", "services"),
+           parse=parse_categories),
+    Column("email", importing.EMAIL_HEADERS, parse=parse_email),
+    Column("phone", importing.PHONE_HEADERS, parse=parse_phone),
+    Column("appointed", ("指定服务商", "是否指定", "主场服务商", "official contractor", "appointed"), parse=parse_yes),
 )
 
 

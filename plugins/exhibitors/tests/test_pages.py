@@ -116,7 +116,7 @@ def test_organization_page_remembers_the_customer(client, app):
     ops.change_status(ex1, "withdrawn", reason="预算不足")
     ops.create_exhibitor(show2, organization=ex1.organization)
     client.login(make_user("account_manager"))
-    page = client.get(f"/exhibitors/organizations/{ex1.organization_id}").get_data(as_text=True)
+    page = client.get(f"/organizations/{ex1.organization_id}").get_data(as_text=True)
     assert show1.name_en in page and show2.name_en in page and "预算不足" in page
 
 
@@ -239,17 +239,17 @@ def test_merge_duplicate_company_moves_its_exhibitor_records(client, app):
     moved = ops.create_exhibitor(show2, organization=dup)
     client.login(make_user("organizer"))
     dup_id = dup.id
-    resp = client.form_post(f"/exhibitors/organizations/{keep.id}", {"other_id": str(dup_id)})
+    resp = client.form_post(f"/organizations/{keep.id}/merge", {"other_id": str(dup_id)})
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(Exhibitor, moved.id).organization_id == keep.id
     assert db.session.get(Organization, dup_id) is None
-    page = client.get(f"/exhibitors/organizations/{keep.id}").get_data(as_text=True)
+    page = client.get(f"/organizations/{keep.id}").get_data(as_text=True)
     assert show1.name_en in page and show2.name_en in page
     # account managers see the page but may not merge
     client.post("/auth/logout", data={"csrf_token": client.csrf_token()})
     client.login(make_user("account_manager"))
-    assert client.form_post(f"/exhibitors/organizations/{keep.id}", {"other_id": "1"}).status_code == 403
+    assert client.form_post(f"/organizations/{keep.id}/merge", {"other_id": "1"}).status_code == 403
 
 
 def test_required_documents_are_a_per_show_setting(client, app):
@@ -301,7 +301,7 @@ def test_pages_render_in_chinese(client, app):
                             follow_redirects=True).get_data(as_text=True)
     assert "申请不能从“已申请”变为“已批准”" in page
     assert "客户历史" in page
-    assert "客户历史" in client.get(f"/exhibitors/organizations/{ex.organization_id}").get_data(as_text=True)
+    assert "客户历史" in client.get(f"/organizations/{ex.organization_id}").get_data(as_text=True)
     assert client.get(f"/exhibitors/{show.slug}/settings").status_code == 200
     assert client.get(f"/exhibitors/{show.slug}/import").status_code == 200
     assert "服务商" in client.get("/suppliers/").get_data(as_text=True)

@@ -203,7 +203,7 @@ def test_the_organization_page_remembers_service_spend(setup):
     ops.place_order(show, ex, [(chair.id, 5)], today=D(2027, 4, 1))
     [cancelled] = ops.place_order(show, ex, [(table.id, 1)], today=D(2027, 4, 1))
     ops.cancel_order(cancelled, "x", by_organizer=True)
-    from plugins.exhibitors.operations import customer_history
+    from crm_expo.contacts.history import customer_history
     entries = [e for e in customer_history(ex.organization) if e["kind"] == "suppliers.service_orders"]
     assert [e["show"].id for e in entries] == [show.id]
     assert entries[0]["value"].startswith("Orders: 1 · ") and entries[0]["value"].endswith("¥150.00")
