@@ -64,8 +64,11 @@ def test_xlsx_drops_characters_excel_cannot_store(app):
 
 def test_exported_csv_imports_back_unchanged(app):
     """What we export, Excel users re-import: the round trip keeps names and contacts."""
-    from crm_expo.contacts.importing import PERSON_COLUMNS, apply_person_rows
-    from crm_expo.contacts.importing import run_import
+    from crm_expo.contacts.importing import (
+        PERSON_COLUMNS,
+        apply_person_rows,
+        run_import,
+    )
     data = csv_bytes(["姓名", "公司", "手机", "邮箱"], [["张伟", "华为", "13800138000", "zw@example.com"]])
     report = run_import(None, data, "round.csv", "contacts", PERSON_COLUMNS, apply_person_rows)
     assert report.imported == 1 and report.exit_code == 0

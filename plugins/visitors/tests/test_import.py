@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from crm_expo import signals
 from crm_expo.contacts import duplicates
-from crm_expo.extensions import db
 from crm_expo.contacts.importing import run_import
+from crm_expo.extensions import db
 from crm_expo.models import Consent, Organization, Person
 from plugins.visitors import bulk
 from plugins.visitors.models import BadgeCode, Registration

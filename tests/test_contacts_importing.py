@@ -1,5 +1,5 @@
-"""Importing contact lists through crm_expo.imports (the machinery every plugin's importer
-uses), driven with the core contact importer (customers.PERSON_COLUMNS / apply_person_rows)."""
+"""Importing contact lists through crm_expo.contacts.importing (the machinery every plugin's importer
+uses), driven with the core contact importer (PERSON_COLUMNS / apply_person_rows)."""
 from __future__ import annotations
 
 import os
@@ -8,10 +8,16 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import func, select
 
-from crm_expo.contacts.importing import PERSON_COLUMNS, apply_person_rows
+from crm_expo.contacts.importing import (
+    PERSON_COLUMNS,
+    Column,
+    ImportFileError,
+    apply_person_rows,
+    cli_importer,
+    run_import,
+)
 from crm_expo.contacts.search import search_persons
 from crm_expo.extensions import db
-from crm_expo.contacts.importing import Column, ImportFileError, cli_importer, run_import
 from crm_expo.models import Organization, Person
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
@@ -273,3 +279,80 @@ def test_parallel_imports_of_one_file_create_each_person_and_company_once(app):
     db.session.remove()
     assert persons() == 1500
     assert db.session.scalar(select(func.count(Organization.id))) == 20
+
+
+# --- no column dropped in silence ----------------------------------------------------------------
+def test_a_column_the_import_does_not_know_is_named_in_the_report(app):
+    report = imp("姓名,微信号,邮箱,,备用电话\n张伟,zw_wx,zw@example.com,,13800000001\n")
+    assert report.imported == 1
+    assert report.unused_columns == ["微信号", "备用电话"]     # a blank header cell is no column
+    assert ("columns not used (not known to this import, their values were ignored): “微信号”, “备用电话”"
+            in report.lines())
+
+
+def test_a_default_is_reported_for_a_missing_column_and_for_each_empty_cell(app):
+    seen = []
+
+    def apply(show, rows, dry_run):
+        seen.extend(v["kind"] for _n, v in rows)
+        return {"imported": len(rows), "unchanged": 0, "problems": []}
+
+    kind = Column("kind", ("类型", "kind"), default="plain", default_label="plain booths")
+    columns = [Column("booth", ("展位号", "booth"), required=True), kind]
+    report = run_import(None, "展位号\nA1\nA2\n".encode(), "b.csv", "booths", columns, apply)
+    assert seen == ["plain", "plain"]
+    assert "no “类型” column: 2 rows imported as plain booths" in report.lines()
+    seen.clear()
+    report = run_import(None, "展位号,类型\nA1,corner\nA2,\nA3,\n".encode(), "b.csv", "booths", columns, apply)
+    assert seen == ["corner", "plain", "plain"]
+    assert "“类型” empty in 2 rows (rows 3, 4): imported as plain booths" in report.lines()
+    # a rejected row took no default: not counted
+    report = run_import(None, "展位号,类型\n,\nA2,\n".encode(), "b.csv", "booths", columns, apply)
+    assert report.defaults == {("类型", "plain booths"): [3]}
+
+
+def test_defaults_and_unused_columns_are_reported_by_the_checking_worker_too(app):
+    """A big file outside a request is checked in a forked process: same notes."""
+    kind = Column("kind", ("类型",), default="plain", default_label="plain booths")
+    body = "".join(f"A{i},{'' if i % 1000 == 0 else 'x'},w\n" for i in range(1, 2501))
+    report = run_import(None, ("展位号,类型,备注2\n" + body).encode(), "b.csv", "booths",
+                        [Column("booth", ("展位号",), required=True), kind],
+                        lambda show, rows, dry_run: {"imported": len(rows), "unchanged": 0, "problems": []},
+                        batch_size=500)
+    assert report.imported == 2500 and report.unused_columns == ["备注2"]
+    assert report.defaults == {("类型", "plain booths"): [1001, 2001]}
+
+
+def test_the_notes_are_in_the_readers_language(app):
+    app.config["DEFAULT_LOCALE"] = "zh"
+    try:
+        report = imp("姓名,微信号\n张伟,zw\n")
+        assert "未使用的列（本导入不认识，其中的值已忽略）：“微信号”" in report.lines()
+    finally:
+        app.config["DEFAULT_LOCALE"] = "en"
+
+
+def test_the_usual_headers_map_to_the_contact_columns(app):
+    report = imp("联系人姓名,电子邮箱,手机号码,单位名称,职务\n张伟,zw@example.com,13800000001,华为技术有限公司,经理\n")
+    assert (report.imported, report.unused_columns) == (1, [])
+    person = db.session.scalar(select(Person))
+    assert (person.email, person.phone, person.job_title, person.organization.name_zh) == (
+        "zw@example.com", "+8613800000001", "经理", "华为技术有限公司")
+
+
+def test_the_upload_page_preview_shows_unused_columns_and_defaults(client, app):
+    """The shared upload page (crm_expo/import_page.py), here the exhibitors' list."""
+    import io
+    import re
+
+    from tests.factories import make_show, make_user
+    show = make_show()
+    client.login(make_user("organizer"))
+    page = client.get(f"/exhibitors/{show.slug}/import").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    content = "公司名称,邮箱,展位偏好\n上海食品有限公司,info@example.com,A馆\n".encode("gbk")
+    text = client.post(f"/exhibitors/{show.slug}/import",
+                       data={"csrf_token": token, "file": (io.BytesIO(content), "exhibitors.csv")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "no “国家” column: 1 rows imported as China (CN)" in text
+    assert "columns not used (not known to this import, their values were ignored): “展位偏好”" in text

@@ -5,7 +5,14 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_expo import signals
-from crm_expo.contacts.duplicates import CustomerError, bulk_get_or_create_persons, find_duplicate_organizations, find_duplicate_persons, get_or_create_organization, get_or_create_person
+from crm_expo.contacts.duplicates import (
+    CustomerError,
+    bulk_get_or_create_persons,
+    find_duplicate_organizations,
+    find_duplicate_persons,
+    get_or_create_organization,
+    get_or_create_person,
+)
 from crm_expo.contacts.merge import merge_organizations, merge_persons
 from crm_expo.contacts.normalise import normalize_email, normalize_phone
 from crm_expo.contacts.search import search_persons
@@ -191,8 +198,8 @@ def test_bulk_inserts_store_what_the_orm_reads_back(app):
     (bytes) falls back to binding row by row."""
     from sqlalchemy import event
 
-    from crm_expo.database import executemany, insert_from_json as _insert_from_json
-    from crm_expo.database import utcnow
+    from crm_expo.database import executemany, utcnow
+    from crm_expo.database import insert_from_json as _insert_from_json
     people = [make_person(f"张{i}", email=f"p{i}@example.cn") for i in range(3)]
     at = utcnow().replace(microsecond=0)
     statements = []

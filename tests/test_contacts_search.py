@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from crm_expo.contacts.search import index_persons, insert_persons, search_organizations, search_persons
+from crm_expo.contacts.keys import fold_query, prefix_upper_bound, search_keys
+from crm_expo.contacts.search import (
+    index_persons,
+    insert_persons,
+    search_organizations,
+    search_persons,
+)
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Person
 from crm_expo.models.contacts import PersonSearchToken
-from crm_expo.contacts.keys import fold_query, prefix_upper_bound, search_keys
 from tests.factories import make_org, make_person
 
 
