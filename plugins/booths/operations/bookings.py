@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm_expo import signals
-from crm_expo.database import is_sqlite, utcnow, write_transaction
+from crm_expo.database import is_sqlite, transaction, utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Show, audit
 from plugins.exhibitors.models import Exhibitor
@@ -26,6 +26,7 @@ from .common import (
     PAYMENT_METHODS,
     BoothError,
     _active_booking,
+    _announce_expired,
     _blocked_now,
     _exhibitor,
     _expire_stale_holds,
@@ -53,34 +54,34 @@ def expire_holds(show: Show | None = None) -> int:
     if not db.session.scalar(select(Booking.id).where(where, Booking.status == "held",
                                                       Booking.held_until < utcnow()).limit(1)):
         return 0
-    write_transaction()
-    try:
+    with transaction():
         stale = _expire_stale_holds(where)
         offers = [_offer_to_waitlist(b.booth) for b in stale]
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    for b in stale:
-        signals.booking_changed.send(b, old="held", new="expired", user=None)
-        signals.booth_released.send(b.booth)
-    _announce_offers(offers)
+        for b in stale:
+            signals.send_after_commit(signals.booking_changed, b, old="held", new="expired", user=None)
+            signals.send_after_commit(signals.booth_released, b.booth)
+        _announce_offers(offers)
     return len(stale)
+
+
+def _booth_taken(code: str) -> dict:
+    """The database decides a race for a booth (the partial unique index on active bookings)."""
+    return {"uq_booths_booking_active": BoothError(_("Booth %(code)s is already taken.", code=code),
+                                                   "booth_taken", 409)}
 
 
 def hold_booth(show: Show, booth_code: str, exhibitor_id, *, discount_rule_id=None, minutes: int | None = None,
                user=None, portal: bool = False) -> Booking:
     """Put a time-limited hold on a free booth for an exhibitor. Refused (BoothError
     'booth_taken', 409) if any active booking has it — the database decides a race."""
-    write_transaction()
-    try:
+    with transaction(constraint_errors=_booth_taken(booth_code)):
         booth = booth_by_code(show, booth_code)
         if booth is None:
             raise BoothError(_("No booth %(code)s in this show.", code=booth_code), "unknown_booth", 404)
         if _blocked_now(booth):
             raise BoothError(_("Booth %(code)s is blocked.", code=booth.code), "booth_blocked", 409)
         exhibitor = _exhibitor(show, exhibitor_id)
-        stale = _expire_stale_holds(Booking.booth_id == booth.id)
+        _announce_expired(_expire_stale_holds(Booking.booth_id == booth.id))
         if _active_booking(booth.id) is not None:
             raise BoothError(_("Booth %(code)s is already taken.", code=booth.code), "booth_taken", 409)
         if portal:
@@ -96,8 +97,8 @@ def hold_booth(show: Show, booth_code: str, exhibitor_id, *, discount_rule_id=No
             try:
                 stmt = select(DiscountRule).where(DiscountRule.id == int(discount_rule_id),
                                                   DiscountRule.show_id == show.id)
-            except (TypeError, ValueError):
-                raise BoothError(_("No such discount rule in this show."), "unknown_rule", 404)
+            except (TypeError, ValueError) as exc:
+                raise BoothError(_("No such discount rule in this show."), "unknown_rule", 404) from exc
             # PostgreSQL: FOR SHARE so an edit of the rule cannot slip in before this hold cites it.
             rule = db.session.scalar(stmt if is_sqlite() else stmt.with_for_update(read=True))
             if rule is None:
@@ -109,65 +110,47 @@ def hold_booth(show: Show, booth_code: str, exhibitor_id, *, discount_rule_id=No
                           held_until=utcnow() + dt.timedelta(minutes=minutes))
         _apply_price(booking, booth, utcnow().date(), rule)
         db.session.add(booking)
-        code = booth.code
-        try:
-            db.session.flush()
-        except IntegrityError:
-            # A parallel request won the race (PostgreSQL: the partial unique index decided).
-            db.session.rollback()
-            raise BoothError(_("Booth %(code)s is already taken.", code=code), "booth_taken", 409)
+        db.session.flush()
         audit("booking.hold", booking, user=user, after=booking_json(booking))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    for b in stale:
-        signals.booking_changed.send(b, old="held", new="expired", user=None)
-    signals.booking_changed.send(booking, old=None, new="held", user=user)
+        signals.send_after_commit(signals.booking_changed, booking, old=None, new="held", user=user)
     return booking
 
 
 def _transition(booking: Booking, allowed: tuple[str, ...], new: str, action: str, user, change=None,
                 reason: str = "") -> Booking:
-    write_transaction()
     released = None
-    offer = None
-    try:
+    with transaction():
         booking = _locked(booking)
         old = booking.status
-        if old == "held" and booking.held_until and booking.held_until < utcnow():
-            _expire_stale_holds(Booking.id == booking.id)
-            offer = _offer_to_waitlist(booking.booth)     # the booth is free again: next in line
-            db.session.commit()
-            signals.booking_changed.send(booking, old="held", new="expired", user=None)
-            signals.booth_released.send(booking.booth)
-            _announce_offers([offer])
-            raise BoothError(_("The hold on booth %(code)s expired.", code=booking.booth.code), "hold_expired", 409)
-        if old not in allowed:
-            raise BoothError(_("A %(old)s booking cannot be %(new)s.", old=old, new=new), "bad_transition", 409)
-        if new in ("cancelled", "released") and not (reason or "").strip():
-            raise BoothError(_("Give a reason."), "reason_required")
-        before = booking_json(booking)
-        if change is not None:
-            change(booking)
-        booking.status = new
-        if new in ("cancelled", "released"):
-            booking.end_reason = reason.strip()
-            released = booking.booth
-        if new != "held":
-            booking.held_until = None
-        db.session.flush()
-        if released is not None:
-            offer = _offer_to_waitlist(released)
-        audit(action, booking, user=user, before=before, after=booking_json(booking))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    signals.booking_changed.send(booking, old=old, new=new, user=user)
-    if released is not None:
-        signals.booth_released.send(released)
-        _announce_offers([offer])
+        expired = old == "held" and booking.held_until and booking.held_until < utcnow()
+        if expired:
+            # The expiry is written (and announced) even though the request is refused.
+            _announce_expired(_expire_stale_holds(Booking.id == booking.id))
+            signals.send_after_commit(signals.booth_released, booking.booth)
+            _announce_offers([_offer_to_waitlist(booking.booth)])    # the booth is free again: next in line
+        else:
+            if old not in allowed:
+                raise BoothError(_("A %(old)s booking cannot be %(new)s.", old=old, new=new), "bad_transition", 409)
+            if new in ("cancelled", "released") and not (reason or "").strip():
+                raise BoothError(_("Give a reason."), "reason_required")
+            before = booking_json(booking)
+            if change is not None:
+                change(booking)
+            booking.status = new
+            if new in ("cancelled", "released"):
+                booking.end_reason = reason.strip()
+                released = booking.booth
+            if new != "held":
+                booking.held_until = None
+            db.session.flush()
+            offer = _offer_to_waitlist(released) if released is not None else None
+            audit(action, booking, user=user, before=before, after=booking_json(booking))
+            signals.send_after_commit(signals.booking_changed, booking, old=old, new=new, user=user)
+            if released is not None:
+                signals.send_after_commit(signals.booth_released, released)
+                _announce_offers([offer])
+    if expired:
+        raise BoothError(_("The hold on booth %(code)s expired.", code=booking.booth.code), "hold_expired", 409)
     return booking
 
 
@@ -177,7 +160,7 @@ def next_number(show_id: int, kind: str) -> int:
                           .values(last_no=DocumentCounter.last_no + 1).returning(DocumentCounter.last_no))
     if n is None:
         try:
-            with db.session.begin_nested():
+            with transaction(savepoint=True):
                 db.session.add(DocumentCounter(show_id=show_id, kind=kind, last_no=1))
             return 1
         except IntegrityError:   # created meanwhile by a parallel transaction
@@ -218,8 +201,8 @@ def record_payment(booking: Booking, amount_minor: int, *, method: str = "bank_t
     if method not in PAYMENT_METHODS:
         raise BoothError(_("Unknown payment method %(m)s (one of %(all)s).", m=method,
                            all=", ".join(PAYMENT_METHODS)), "bad_value")
-    write_transaction()
-    try:
+    with transaction(constraint_errors={"ck_booths_booking_money": BoothError(
+            _("The payment exceeds the balance."), "exceeds_balance")}):
         booking = _locked(booking)
         old = booking.status
         if old not in ("reserved", "confirmed"):
@@ -243,24 +226,16 @@ def record_payment(booking: Booking, amount_minor: int, *, method: str = "bank_t
         db.session.flush()
         audit("booking.payment", booking, user=user, before=before,
               after=dict(booking_json(booking), amount_minor=amount_minor, method=method, reference=reference))
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise BoothError(_("The payment exceeds the balance."), "exceeds_balance")
-    except BaseException:
-        db.session.rollback()
-        raise
-    signals.payment_recorded.send(payment)
-    if booking.status != old:
-        signals.booking_changed.send(booking, old=old, new=booking.status, user=user)
+        signals.send_after_commit(signals.payment_recorded, payment)
+        if booking.status != old:
+            signals.send_after_commit(signals.booking_changed, booking, old=old, new=booking.status, user=user)
     return payment
 
 
 def move(booking: Booking, new_booth_code: str, user=None, reason: str = "") -> Booking:
     """Move an active booking to another free booth of the show: same booking, the price
     recomputed for the new booth (the discount rule kept if it still applies)."""
-    write_transaction()
-    try:
+    with transaction(constraint_errors=_booth_taken(new_booth_code)):
         booking = _locked(booking)
         if booking.status not in ACTIVE_STATES:
             raise BoothError(_("A %(old)s booking cannot be moved.", old=booking.status), "bad_transition", 409)
@@ -283,22 +258,14 @@ def move(booking: Booking, new_booth_code: str, user=None, reason: str = "") -> 
                      rule if rule is not None and rule_applies(rule, target) else None)
         if booking.paid_minor > booking.price_minor:
             raise BoothError(_("More has been paid than booth %(code)s costs.", code=target.code), "exceeds_balance")
-        code = target.code
-        try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            raise BoothError(_("Booth %(code)s is already taken.", code=code), "booth_taken", 409)
+        db.session.flush()
         db.session.refresh(booking, ["booth"])
         offer = _offer_to_waitlist(old_booth)
         audit("booking.move", booking, user=user, before=before, after=dict(booking_json(booking), reason=reason))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    signals.booking_changed.send(booking, old=booking.status, new=booking.status, user=user)
-    signals.booth_released.send(old_booth)
-    _announce_offers([offer])
+        signals.send_after_commit(signals.booking_changed, booking, old=booking.status, new=booking.status,
+                                  user=user)
+        signals.send_after_commit(signals.booth_released, old_booth)
+        _announce_offers([offer])
     return booking
 
 
@@ -309,8 +276,7 @@ def request_price_exception(booking: Booking, price_minor: int, reason: str, use
         raise BoothError(_("A price must be a whole, non-negative amount."), "bad_amount")
     if not (reason or "").strip():
         raise BoothError(_("A price exception needs a reason."), "reason_required")
-    write_transaction()
-    try:
+    with transaction():
         booking = _locked(booking)
         if booking.status not in ACTIVE_STATES:
             raise BoothError(_("A %(old)s booking cannot change price.", old=booking.status), "bad_transition", 409)
@@ -322,16 +288,11 @@ def request_price_exception(booking: Booking, price_minor: int, reason: str, use
         booking.exception_approved_by_id = None
         audit("booking.price_exception.request", booking, user=user,
               after={"price_minor": price_minor, "reason": reason, "list_price_minor": booking.list_price_minor})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return booking
 
 
 def approve_price_exception(booking: Booking, user) -> Booking:
-    write_transaction()
-    try:
+    with transaction():
         booking = _locked(booking)
         if booking.exception_price_minor is None:
             raise BoothError(_("No price exception awaits approval."), "bad_transition", 409)
@@ -348,10 +309,6 @@ def approve_price_exception(booking: Booking, user) -> Booking:
             raise BoothError(_("The price cannot be lower than what has been paid."), "bad_amount")
         audit("booking.price_exception.approve", booking, user=user, before=before,
               after={"price_minor": booking.price_minor, "reason": booking.exception_reason})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return booking
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from crm_expo import signals
 from crm_expo.database import is_sqlite, utcnow
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import Show, audit
 from crm_expo.models.settings import get_setting
@@ -23,12 +25,11 @@ DEFAULT_SETTINGS = {"booths.hold_minutes": 60 * 24 * 3, "booths.offer_minutes": 
 PAYMENT_METHODS = ("bank_transfer", "cash", "card", "alipay", "wechat", "other")
 
 
-class BoothError(ValueError):
+class BoothError(DomainError):
     """A refusal with a message for the user and a stable code for the API."""
 
-    def __init__(self, message: str, code: str = "refused", status: int = 422):
-        super().__init__(message)
-        self.code, self.status = code, status
+    def __init__(self, message: str, code: str = "refused", status: int = 422, *, field: str | None = None):
+        super().__init__(message, code, field=field, status=status)
 
 
 def setting(show: Show | None, key: str):
@@ -93,3 +94,8 @@ def booking_json(b: Booking) -> dict:
             "paid_minor": b.paid_minor, "balance_minor": b.price_minor - b.paid_minor,
             "deposit_minor": b.deposit_minor, "contract_no": b.contract_no,
             "balance_due": b.balance_due.isoformat() if b.balance_due else None}
+
+
+def _announce_expired(stale) -> None:
+    for b in stale:
+        signals.send_after_commit(signals.booking_changed, b, old="held", new="expired", user=None)

@@ -67,7 +67,7 @@ def customer_history(organization, entries: list) -> None:
         .join(Exhibitor, Exhibitor.id == Booking.exhibitor_id)
         .where(Exhibitor.organization_id == organization.id, Booking.status.in_(("reserved", "confirmed", "paid")))
         .group_by(Show.id, Show.slug, Show.name_zh, Show.name_en, Show.currency).order_by(Show.id)).all()
-    for sid, slug, name_zh, name_en, n, area, price, paid, currency in rows:
+    for sid, slug, name_zh, name_en, _n, area, price, _paid, currency in rows:
         codes = db.session.scalars(select(Booth.code).join(Booking, Booking.booth_id == Booth.id)
                                    .join(Exhibitor, Exhibitor.id == Booking.exhibitor_id)
                                    .where(Booking.show_id == sid, Exhibitor.organization_id == organization.id,

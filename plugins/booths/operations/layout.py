@@ -8,8 +8,7 @@ import secrets
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select, update
 
-from crm_expo import signals
-from crm_expo.database import is_sqlite, utcnow, write_transaction
+from crm_expo.database import is_sqlite, transaction, utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Show, audit
 from plugins.exhibitors.models import Exhibitor
@@ -27,6 +26,7 @@ from ..models import (
 from .common import (
     BoothError,
     _active_booking,
+    _announce_expired,
     _expire_stale_holds,
     booth_by_code,
 )
@@ -44,9 +44,9 @@ def _cm(metres, what: str) -> int:
         raise BoothError(_("%(what)s: give a number of metres.", what=what), "bad_value")
     try:
         value = round(float(metres) * 100)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError) as exc:
         raise BoothError(_("%(what)s must be a number of metres, not %(value)s.", what=what, value=metres),
-                         "bad_value")
+                         "bad_value") from exc
     return value
 
 
@@ -103,16 +103,11 @@ def check_booth_fields(code: str, x_m, y_m, width_m, depth_m, type_: str, open_s
 def add_booth(show: Show, hall_code: str, code: str, x_m, y_m, width_m, depth_m, type_: str = "shell",
               open_sides=1, *, blocked: bool = False, user=None) -> Booth:
     fields = check_booth_fields(code, x_m, y_m, width_m, depth_m, type_, open_sides)
-    write_transaction()
-    try:
+    with transaction():
         hall = get_or_create_hall(show, hall_code)
         _lock_hall(hall.id)
         booth = _insert_booth(show, hall, fields, blocked)
         audit("booth.create", booth, user=user, show_id=show.id, after=fields)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return booth
 
 
@@ -143,16 +138,14 @@ def set_blocked(booth: Booth, blocked: bool, reason: str, user=None) -> Booth:
     reason = (reason or "").strip()
     if not reason:
         raise BoothError(_("Give a reason."), "reason_required")
-    write_transaction()
-    offer, stale = None, []
-    try:
+    with transaction():
         stmt = select(Booth).where(Booth.id == booth.id).execution_options(populate_existing=True)
         booth = db.session.scalar(stmt if is_sqlite() else stmt.with_for_update())
         if booth.blocked == blocked:
             raise BoothError(_("Booth %(code)s is already blocked.", code=booth.code) if blocked else
                              _("Booth %(code)s is not blocked.", code=booth.code), "bad_transition", 409)
         if blocked:
-            stale = _expire_stale_holds(Booking.booth_id == booth.id)
+            _announce_expired(_expire_stale_holds(Booking.booth_id == booth.id))
             if _active_booking(booth.id) is not None:
                 raise BoothError(_("Booth %(code)s is booked; release it before blocking it.", code=booth.code),
                                  "booth_taken", 409)
@@ -161,16 +154,9 @@ def set_blocked(booth: Booth, blocked: bool, reason: str, user=None) -> Booth:
         booth.blocked_reason = reason[:500] if blocked else ""
         db.session.flush()
         if not blocked and _active_booking(booth.id) is None:
-            offer = _offer_to_waitlist(booth)
+            _announce_offers([_offer_to_waitlist(booth)])
         audit("booth.block" if blocked else "booth.unblock", booth, user=user, show_id=booth.show_id,
               before=before, after={"blocked": blocked, "reason": reason})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    for b in stale:
-        signals.booking_changed.send(b, old="held", new="expired", user=None)
-    _announce_offers([offer])
     return booth
 
 
@@ -205,8 +191,7 @@ def split_booth(booth: Booth, at_m, *, codes: tuple[str, str], user=None) -> tup
     """Split raw space across its width at ``at_m`` metres into two booths."""
     left_code, right_code = _new_codes(*codes)
     cut = _cm(at_m, _("Split position"))
-    write_transaction()
-    try:
+    with transaction():
         booth = db.session.get(Booth, booth.id)
         if booth.type != "raw":
             raise BoothError(_("Only raw space can be split."), "not_raw")
@@ -226,18 +211,13 @@ def split_booth(booth: Booth, at_m, *, codes: tuple[str, str], user=None) -> tup
         right = _insert_booth(show, hall, dict(code=right_code, x_cm=x + cut, y_cm=y,
                                                width_cm=w - cut, depth_cm=d, type="raw", open_sides=1))
         audit("booth.split", left, user=user, show_id=show.id, before=old, after={"codes": [left_code, right_code]})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return left, right
 
 
 def merge_booths(a: Booth, b: Booth, *, code: str, user=None) -> Booth:
     """Merge two adjacent raw-space booths of equal depth (side by side) into one."""
     (code,) = _new_codes(code)
-    write_transaction()
-    try:
+    with transaction():
         a, b = db.session.get(Booth, a.id), db.session.get(Booth, b.id)
         if a.id == b.id:
             raise BoothError(_("Choose two different booths to merge."), "bad_value")
@@ -263,10 +243,6 @@ def merge_booths(a: Booth, b: Booth, *, code: str, user=None) -> Booth:
         db.session.flush()
         merged = _insert_booth(show, hall, fields)
         audit("booth.merge", merged, user=user, show_id=show.id, before=before, after=fields)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return merged
 
 
@@ -332,45 +308,46 @@ def halls(show: Show) -> list[Hall]:
     return db.session.scalars(select(Hall).where(Hall.show_id == show.id).order_by(Hall.code)).all()
 
 
+class _DryRun(Exception):
+    """Raised to roll back a dry run of an import."""
+
+
 def import_rows(show: Show, rows: list[tuple[int, dict]], dry_run: bool) -> dict:
     """apply_rows for `crm-expo import booths`: one transaction for the batch. A row whose
     booth overlaps a booth already there or an earlier row is rejected naming both; a
     booth already there with the same geometry counts as unchanged."""
     from crm_expo.imports import RowProblem
-    write_transaction()
     imported = unchanged = 0
     problems = []
     try:
-        for rownum, v in rows:
-            try:
-                fields = check_booth_fields(v.get("code", ""), v.get("x"), v.get("y"), v.get("width"), v.get("depth"),
-                                            (v.get("type") or "shell"), v.get("open_sides") or 1)
-                existing = booth_by_code(show, fields["code"])
-                if existing is not None:
-                    same = all(getattr(existing, k) == fields[k] for k in ("x_cm", "y_cm", "width_cm", "depth_cm",
-                                                                            "type", "open_sides"))
-                    if same and existing.hall.code == v["hall"].strip().upper():
-                        unchanged += 1
-                        continue
-                    raise BoothError(_("Booth %(code)s exists already with another position or size.",
-                                       code=fields["code"]), "duplicate")
-                hall = get_or_create_hall(show, v["hall"])
-                _lock_hall(hall.id)
-                with db.session.begin_nested():
-                    _insert_booth(show, hall, fields)
-                imported += 1
-            except BoothError as exc:
-                problems.append(RowProblem(rownum, "", str(exc)))
-        if imported:
-            audit("booth.import", None, show_id=show.id, object_type="Show", object_id=show.id,
-                  after={"imported": imported, "rows": len(rows)})
-        if dry_run:
-            db.session.rollback()
-        else:
-            db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        with transaction():
+            for rownum, v in rows:
+                try:
+                    fields = check_booth_fields(v.get("code", ""), v.get("x"), v.get("y"), v.get("width"), v.get("depth"),
+                                                (v.get("type") or "shell"), v.get("open_sides") or 1)
+                    existing = booth_by_code(show, fields["code"])
+                    if existing is not None:
+                        same = all(getattr(existing, k) == fields[k] for k in ("x_cm", "y_cm", "width_cm", "depth_cm",
+                                                                                "type", "open_sides"))
+                        if same and existing.hall.code == v["hall"].strip().upper():
+                            unchanged += 1
+                            continue
+                        raise BoothError(_("Booth %(code)s exists already with another position or size.",
+                                           code=fields["code"]), "duplicate")
+                    hall = get_or_create_hall(show, v["hall"])
+                    _lock_hall(hall.id)
+                    with transaction(savepoint=True):
+                        _insert_booth(show, hall, fields)
+                    imported += 1
+                except BoothError as exc:
+                    problems.append(RowProblem(rownum, "", str(exc)))
+            if imported:
+                audit("booth.import", None, show_id=show.id, object_type="Show", object_id=show.id,
+                      after={"imported": imported, "rows": len(rows)})
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass    # rolled back: the report says what would have been imported
     return {"imported": imported, "unchanged": unchanged, "problems": problems}
 
 
@@ -381,69 +358,68 @@ def generate(show: Show, counts: dict, rng) -> None:
     n = int(counts.get("booths") or 0)
     if n <= 0:
         return
-    write_transaction()
-    per_hall, per_row = 400, 25
-    hall_count = (n + per_hall - 1) // per_hall
-    halls_made = []
-    for h in range(hall_count):
-        code = chr(ord("A") + h % 26) + (str(h // 26) if h >= 26 else "")
-        halls_made.append(get_or_create_hall(show, code, width_m=per_row * 4 + 4, depth_m=(per_hall // per_row) * 4 + 4))
-    existing = set(db.session.scalars(select(Booth.code).where(Booth.show_id == show.id)).all())
-    booths = []
-    for i in range(n):
-        hall = halls_made[i // per_hall]
-        k = i % per_hall
-        r, c = divmod(k, per_row)
-        code = f"{hall.code}{r + 1:02d}{c + 1:02d}"
-        if code in existing:
-            continue
-        kind = "corner" if c in (0, per_row - 1) else ("raw" if rng.random() < 0.15 else "shell")
-        booths.append({"show_id": show.id, "hall_id": hall.id, "code": code, "x_cm": 200 + c * 400,
-                       "y_cm": 200 + r * 400, "width_cm": 300, "depth_cm": 300, "type": kind,
-                       "open_sides": 2 if kind == "corner" else 1, "blocked": rng.random() < 0.02})
-    if booths:
-        db.session.execute(Booth.__table__.insert(), booths)
-        for hall in halls_made:
-            _layout_changed(hall.id)
-    if db.session.scalar(select(PriceList.id).where(PriceList.show_id == show.id)) is None:
-        db.session.add(PriceList(show_id=show.id, currency=show.currency, published_at=utcnow(), deposit_pct=30,
-                                 rates={"shell": 150_000, "raw": 120_000, "corner": 160_000, "peninsula": 170_000,
-                                        "island": 180_000}, corner_surcharge_pct=10, open_side_surcharge_pct=5,
-                                 balance_due=(show.start or utcnow().date()) - dt.timedelta(days=30)))
-    db.session.flush()
-    exhibitors = db.session.scalars(select(Exhibitor.id).where(Exhibitor.show_id == show.id,
-                                                               Exhibitor.status.not_in(("rejected", "withdrawn")))
-                                    .order_by(Exhibitor.id)).all()
-    free = db.session.scalars(select(Booth).where(Booth.show_id == show.id, Booth.blocked.is_(False),
-                                                  Booth.id.not_in(select(Booking.booth_id).where(
-                                                      Booking.status.in_(ACTIVE_STATES))))
-                              .order_by(Booth.code)).all()
-    rng.shuffle(free)
-    pl = db.session.scalar(select(PriceList).where(PriceList.show_id == show.id))
-    contract = db.session.scalar(select(DocumentCounter).where(DocumentCounter.show_id == show.id,
-                                                               DocumentCounter.kind == "contract"))
-    if contract is None:
-        contract = DocumentCounter(show_id=show.id, kind="contract", last_no=0)
-        db.session.add(contract)
-    bookings = []
-    now = utcnow()
-    for booth in free[: int(len(free) * 0.6)] if exhibitors else []:
-        ex = rng.choice(exhibitors)
-        q = quote(booth, now.date(), pl)
-        status = rng.choices(("held", "reserved", "confirmed", "paid"), (1, 2, 3, 4))[0]
-        price = q["total_minor"]
-        deposit = price * pl.deposit_pct // 100
-        paid = {"held": 0, "reserved": 0, "confirmed": deposit, "paid": price}[status]
-        contract_no = None
-        if status != "held":
-            contract.last_no += 1
-            contract_no = f"C-{contract.last_no:05d}"
-        bookings.append({"show_id": show.id, "booth_id": booth.id, "exhibitor_id": ex, "status": status,
-                         "held_until": now + dt.timedelta(days=3) if status == "held" else None,
-                         "currency": q["currency"], "list_price_minor": price, "price_minor": price,
-                         "price_breakdown": q, "paid_minor": paid, "deposit_minor": deposit,
-                         "balance_due": pl.balance_due, "contract_no": contract_no, "created_at": now,
-                         "updated_at": now, "exception_reason": "", "end_reason": ""})
-    if bookings:
-        db.session.execute(Booking.__table__.insert(), bookings)
-    db.session.commit()
+    with transaction():
+        per_hall, per_row = 400, 25
+        hall_count = (n + per_hall - 1) // per_hall
+        halls_made = []
+        for h in range(hall_count):
+            code = chr(ord("A") + h % 26) + (str(h // 26) if h >= 26 else "")
+            halls_made.append(get_or_create_hall(show, code, width_m=per_row * 4 + 4, depth_m=(per_hall // per_row) * 4 + 4))
+        existing = set(db.session.scalars(select(Booth.code).where(Booth.show_id == show.id)).all())
+        booths = []
+        for i in range(n):
+            hall = halls_made[i // per_hall]
+            k = i % per_hall
+            r, c = divmod(k, per_row)
+            code = f"{hall.code}{r + 1:02d}{c + 1:02d}"
+            if code in existing:
+                continue
+            kind = "corner" if c in (0, per_row - 1) else ("raw" if rng.random() < 0.15 else "shell")
+            booths.append({"show_id": show.id, "hall_id": hall.id, "code": code, "x_cm": 200 + c * 400,
+                           "y_cm": 200 + r * 400, "width_cm": 300, "depth_cm": 300, "type": kind,
+                           "open_sides": 2 if kind == "corner" else 1, "blocked": rng.random() < 0.02})
+        if booths:
+            db.session.execute(Booth.__table__.insert(), booths)
+            for hall in halls_made:
+                _layout_changed(hall.id)
+        if db.session.scalar(select(PriceList.id).where(PriceList.show_id == show.id)) is None:
+            db.session.add(PriceList(show_id=show.id, currency=show.currency, published_at=utcnow(), deposit_pct=30,
+                                     rates={"shell": 150_000, "raw": 120_000, "corner": 160_000, "peninsula": 170_000,
+                                            "island": 180_000}, corner_surcharge_pct=10, open_side_surcharge_pct=5,
+                                     balance_due=(show.start or utcnow().date()) - dt.timedelta(days=30)))
+        db.session.flush()
+        exhibitors = db.session.scalars(select(Exhibitor.id).where(Exhibitor.show_id == show.id,
+                                                                   Exhibitor.status.not_in(("rejected", "withdrawn")))
+                                        .order_by(Exhibitor.id)).all()
+        free = db.session.scalars(select(Booth).where(Booth.show_id == show.id, Booth.blocked.is_(False),
+                                                      Booth.id.not_in(select(Booking.booth_id).where(
+                                                          Booking.status.in_(ACTIVE_STATES))))
+                                  .order_by(Booth.code)).all()
+        rng.shuffle(free)
+        pl = db.session.scalar(select(PriceList).where(PriceList.show_id == show.id))
+        contract = db.session.scalar(select(DocumentCounter).where(DocumentCounter.show_id == show.id,
+                                                                   DocumentCounter.kind == "contract"))
+        if contract is None:
+            contract = DocumentCounter(show_id=show.id, kind="contract", last_no=0)
+            db.session.add(contract)
+        bookings = []
+        now = utcnow()
+        for booth in free[: int(len(free) * 0.6)] if exhibitors else []:
+            ex = rng.choice(exhibitors)
+            q = quote(booth, now.date(), pl)
+            status = rng.choices(("held", "reserved", "confirmed", "paid"), (1, 2, 3, 4))[0]
+            price = q["total_minor"]
+            deposit = price * pl.deposit_pct // 100
+            paid = {"held": 0, "reserved": 0, "confirmed": deposit, "paid": price}[status]
+            contract_no = None
+            if status != "held":
+                contract.last_no += 1
+                contract_no = f"C-{contract.last_no:05d}"
+            bookings.append({"show_id": show.id, "booth_id": booth.id, "exhibitor_id": ex, "status": status,
+                             "held_until": now + dt.timedelta(days=3) if status == "held" else None,
+                             "currency": q["currency"], "list_price_minor": price, "price_minor": price,
+                             "price_breakdown": q, "paid_minor": paid, "deposit_minor": deposit,
+                             "balance_due": pl.balance_due, "contract_no": contract_no, "created_at": now,
+                             "updated_at": now, "exception_reason": "", "end_reason": ""})
+        if bookings:
+            db.session.execute(Booking.__table__.insert(), bookings)

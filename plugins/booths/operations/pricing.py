@@ -5,9 +5,8 @@ import datetime as dt
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from crm_expo.database import is_sqlite, utcnow, write_transaction
+from crm_expo.database import is_sqlite, transaction, utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Show, audit
 
@@ -35,23 +34,22 @@ def publish_price_list(show: Show, rates: dict, *, corner_surcharge_pct: int = 0
     for pct in (corner_surcharge_pct, open_side_surcharge_pct, early_bird_pct, deposit_pct):
         if not 0 <= pct <= 100:
             raise BoothError(_("Percentages must be between 0 and 100."), "bad_value")
-    write_transaction()
-    pl = db.session.scalar(select(PriceList).where(PriceList.show_id == show.id))
-    before = None
-    if pl is None:
-        pl = PriceList(show_id=show.id)
-        db.session.add(pl)
-    else:
-        before = {"rates": pl.rates, "corner": pl.corner_surcharge_pct, "open_side": pl.open_side_surcharge_pct}
-    pl.currency, pl.rates = show.currency, dict(rates)
-    pl.corner_surcharge_pct, pl.open_side_surcharge_pct = corner_surcharge_pct, open_side_surcharge_pct
-    pl.early_bird_until, pl.early_bird_pct = early_bird_until, early_bird_pct
-    pl.deposit_pct, pl.balance_due, pl.published_at = deposit_pct, balance_due, utcnow()
-    db.session.flush()
-    audit("price_list.publish", pl, user=user, show_id=show.id, before=before,
-          after={"rates": rates, "corner": corner_surcharge_pct, "open_side": open_side_surcharge_pct,
-                 "early_bird_until": early_bird_until, "early_bird_pct": early_bird_pct})
-    db.session.commit()
+    with transaction():
+        pl = db.session.scalar(select(PriceList).where(PriceList.show_id == show.id))
+        before = None
+        if pl is None:
+            pl = PriceList(show_id=show.id)
+            db.session.add(pl)
+        else:
+            before = {"rates": pl.rates, "corner": pl.corner_surcharge_pct, "open_side": pl.open_side_surcharge_pct}
+        pl.currency, pl.rates = show.currency, dict(rates)
+        pl.corner_surcharge_pct, pl.open_side_surcharge_pct = corner_surcharge_pct, open_side_surcharge_pct
+        pl.early_bird_until, pl.early_bird_pct = early_bird_until, early_bird_pct
+        pl.deposit_pct, pl.balance_due, pl.published_at = deposit_pct, balance_due, utcnow()
+        db.session.flush()
+        audit("price_list.publish", pl, user=user, show_id=show.id, before=before,
+              after={"rates": rates, "corner": corner_surcharge_pct, "open_side": open_side_surcharge_pct,
+                     "early_bird_until": early_bird_until, "early_bird_pct": early_bird_pct})
     return pl
 
 
@@ -90,17 +88,17 @@ def _rule_json(rule: DiscountRule) -> dict:
 def add_discount_rule(show: Show, name: str, percent: int, *, min_area_m2: float = 0, booth_type: str = "",
                       user=None) -> DiscountRule:
     terms = _rule_terms(name, percent, min_area_m2, booth_type)
-    write_transaction()
-    rule = DiscountRule(show_id=show.id, **terms)
-    db.session.add(rule)
-    try:
+    with transaction(constraint_errors=_rule_name_taken(terms["name"])):
+        rule = DiscountRule(show_id=show.id, **terms)
+        db.session.add(rule)
         db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise BoothError(_("A discount rule named %(name)s exists already.", name=terms["name"]), "duplicate", 409)
-    audit("discount_rule.create", rule, user=user, show_id=show.id, after=_rule_json(rule))
-    db.session.commit()
+        audit("discount_rule.create", rule, user=user, show_id=show.id, after=_rule_json(rule))
     return rule
+
+
+def _rule_name_taken(name: str) -> dict:
+    return {"uq_booths_discount_rule_show_id": BoothError(
+        _("A discount rule named %(name)s exists already.", name=name), "duplicate", 409, field="name")}
 
 
 def rule_bookings(rule_id: int) -> int:
@@ -126,8 +124,7 @@ def edit_discount_rule(show: Show, rule_id, name: str, percent, *, min_area_m2=0
     are the recorded justification of those bookings' prices, so it is frozen: retire it
     and publish a new rule instead (the deviations page keeps naming the old one)."""
     terms = _rule_terms(name, percent, min_area_m2, booth_type)
-    write_transaction()
-    try:
+    with transaction(constraint_errors=_rule_name_taken(terms["name"])):
         rule = _locked_rule(show, rule_id)   # PostgreSQL: waits for a hold citing it (FOR SHARE)
         if rule.retired_at is not None:
             raise BoothError(_("The discount rule %(name)s is retired.", name=rule.name), "rule_retired", 409)
@@ -138,32 +135,19 @@ def edit_discount_rule(show: Show, rule_id, name: str, percent, *, min_area_m2=0
         before = _rule_json(rule)
         for k, v in terms.items():
             setattr(rule, k, v)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            raise BoothError(_("A discount rule named %(name)s exists already.", name=terms["name"]),
-                             "duplicate", 409)
+        db.session.flush()
         audit("discount_rule.edit", rule, user=user, show_id=show.id, before=before, after=_rule_json(rule))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return rule
 
 
 def retire_discount_rule(show: Show, rule_id, user=None) -> DiscountRule:
     """Withdraw a rule: no new booking may use it; bookings that cite it keep their price."""
-    write_transaction()
-    try:
+    with transaction():
         rule = _locked_rule(show, rule_id)
         if rule.retired_at is not None:
             raise BoothError(_("The discount rule %(name)s is retired.", name=rule.name), "rule_retired", 409)
         rule.retired_at = utcnow()
         audit("discount_rule.retire", rule, user=user, show_id=show.id, after=dict(_rule_json(rule), retired=True))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return rule
 
 

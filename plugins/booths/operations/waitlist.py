@@ -7,10 +7,9 @@ import datetime as dt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from crm_expo import signals
-from crm_expo.database import is_sqlite, utcnow, write_transaction
+from crm_expo.database import is_sqlite, transaction, utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Show, audit
 from plugins.exhibitors.models import Exhibitor
@@ -51,8 +50,9 @@ def join_waitlist(show: Show, exhibitor_id, *, booth_code: str = "", booth_type:
     booth_code, booth_type = (booth_code or "").strip(), (booth_type or "").strip()
     if booth_code and booth_type:
         raise BoothError(_("Wait for a booth or for a booth type, not both."), "bad_value")
-    write_transaction()
-    try:
+    # The database decides a race between two joins of the same list (one waiting entry each).
+    already = BoothError(_("The exhibitor is already on this waiting list."), "duplicate", 409)
+    with transaction(constraint_errors={"uq_booths_waitlist_booth": already, "uq_booths_waitlist_type": already}):
         booth = None
         if booth_code:
             booth = booth_by_code(show, booth_code)
@@ -72,20 +72,13 @@ def join_waitlist(show: Show, exhibitor_id, *, booth_code: str = "", booth_type:
         same = same.where(WaitlistEntry.booth_id == booth.id) if booth else \
             same.where(WaitlistEntry.booth_id.is_(None), WaitlistEntry.booth_type == booth_type)
         if db.session.scalar(same.limit(1)) is not None:
-            raise BoothError(_("The exhibitor is already on this waiting list."), "duplicate", 409)
+            raise already
         entry = WaitlistEntry(show_id=show.id, exhibitor_id=exhibitor.id, booth_id=booth.id if booth else None,
                               booth_type="" if booth else booth_type, status="waiting")
         db.session.add(entry)
-        try:
-            db.session.flush()
-        except IntegrityError:     # a parallel request put the same entry in first
-            raise BoothError(_("The exhibitor is already on this waiting list."), "duplicate", 409)
+        db.session.flush()
         audit("waitlist.join", entry, user=user, show_id=show.id,
               after={"exhibitor_id": exhibitor.id, "booth": booth.code if booth else "", "booth_type": booth_type})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return entry
 
 
@@ -102,8 +95,7 @@ def get_waitlist_entry(show: Show, entry_id, organization_id=None) -> WaitlistEn
 
 
 def leave_waitlist(entry: WaitlistEntry, user=None) -> WaitlistEntry:
-    write_transaction()
-    try:
+    with transaction():
         stmt = select(WaitlistEntry).where(WaitlistEntry.id == entry.id).execution_options(populate_existing=True)
         entry = db.session.scalar(stmt if is_sqlite() else stmt.with_for_update())
         if entry.status != "waiting":
@@ -112,10 +104,6 @@ def leave_waitlist(entry: WaitlistEntry, user=None) -> WaitlistEntry:
         entry.status, entry.left_at = "left", utcnow()
         audit("waitlist.leave", entry, user=user, show_id=entry.show_id,
               before={"status": "waiting"}, after={"status": "left"})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return entry
 
 
@@ -213,7 +201,7 @@ def _offer_to_waitlist(booth: Booth) -> Booking | None:
 def _announce_offers(offers) -> None:
     for offer in offers:
         if offer is not None:
-            signals.booking_changed.send(offer, old=None, new="held", user=None)
+            signals.send_after_commit(signals.booking_changed, offer, old=None, new="held", user=None)
 
 
 def previous_show(show: Show) -> Show | None:
