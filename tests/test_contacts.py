@@ -192,7 +192,7 @@ def test_merge_with_the_same_show_registration_keeps_the_survivors_row(app):
 
 
 def test_bulk_inserts_store_what_the_orm_reads_back(app):
-    """customers.executemany (on SQLite: constant columns bound once, the varying ones as a
+    """database.executemany (on SQLite: constant columns bound once, the varying ones as a
     JSON array) stores every value as a row-by-row insert would: integers, booleans, text
     that looks like a number, Chinese text, quotes, None; a value JSON cannot carry exactly
     (bytes) falls back to binding row by row."""

@@ -19,6 +19,7 @@ from crm_expo import signals
 from crm_expo.contacts import duplicates, normalise, search
 from crm_expo.database import utcnow, write_transaction
 from crm_expo.listing import PER_PAGE, Order, Page, Position, count_rows, seek_page, unindexed
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import Consent, Organization, Person, Show, ShowDay, audit
 from crm_expo.contacts.keys import has_han, name_key, search_keys
@@ -35,12 +36,15 @@ CARD_MAX_BYTES = 5 * 1024 * 1024
 CARD_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 
-class VisitorError(ValueError):
+class VisitorError(DomainError):
     """A request the visitors plugin refuses, with a message naming the problem."""
 
+    code = "invalid"
+
     def __init__(self, message: str, field: str = "", registration: Registration | None = None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, "duplicate" if registration is not None else None, field=field,
+                         status=409 if registration is not None else None)
+        self.field = field     # "" when none, as the visitors' pages expect
         self.registration = registration   # the existing one, for a duplicate
 
 
@@ -126,7 +130,7 @@ def _organization_for(name: str) -> Organization | None:
 
 def _person_for(fields: dict) -> Person:
     """The one Person these details describe (same email, phone, or name at the same
-    company: crm_expo.customers), else a new one. Blanks are filled, nothing overwritten."""
+    company: crm_expo.contacts.duplicates), else a new one. Blanks are filled, nothing overwritten."""
     org = _organization_for(fields["organization_name"])
     person_fields = {k: v for k, v in fields.items() if k != "organization_name" and v not in ("", None)}
     try:
