@@ -230,7 +230,7 @@ def test_a_parse_error_message_names_the_problem(app):
     def apply(show, rows, dry_run):
         return {"imported": len(rows), "unchanged": 0, "problems": []}
 
-    report = run_import(None, "booth,size\nA1,18\nA2,big\n".encode(), "b.csv", "booths",
+    report = run_import(None, b"booth,size\nA1,18\nA2,big\n", "b.csv", "booths",
                         [Column("booth", ("展位号", "booth"), required=True), Column("size", ("面积", "size"),
                                                                                    parse=parse_size)], apply)
     assert report.imported == 1

@@ -255,13 +255,13 @@ def bulk_get_or_create_persons(records: list[dict]) -> list[tuple[int, bool]]:
     phones = [r.get("phone") or "" for r in records]
     orgs = [r.get("organization_id") for r in records]
     by_email, by_phone = _existing_by("email", emails), _existing_by("phone", phones)
-    by_name = _existing_by_name((k[0], o) for k, o in zip(all_keys, orgs) if k[0] and o)
+    by_name = _existing_by_name((k[0], o) for k, o in zip(all_keys, orgs, strict=False) if k[0] and o)
     result: list[tuple[int, bool] | None] = [None] * len(records)
     new_rows: list[dict] = []
     new_keys: list[tuple] = []
     pending: dict[Any, int] = {}    # identity → index in new_rows (duplicates inside the list)
     slots: list[tuple[int, int]] = []
-    for i, (r, k, email, phone, org_id) in enumerate(zip(records, all_keys, emails, phones, orgs)):
+    for i, (r, k, email, phone, org_id) in enumerate(zip(records, all_keys, emails, phones, orgs, strict=False)):
         name = (k[0], org_id) if k[0] and org_id else None
         pid = (email and by_email.get(email)) or (phone and by_phone.get(phone)) or (name and by_name.get(name))
         if pid:
@@ -317,7 +317,7 @@ def bulk_organizations(names: Iterable[tuple[str, str]]) -> dict[tuple[str, str]
         ids = new_ids(Organization.__table__, len(missing))
         executemany(Organization.__table__, cols,
                     [(oid, zh, en, name_key(zh), name_key(en), search_keys(zh, en), sort_key(zh or en), "CN",
-                      "", "", "", "", "", "", "", "", now, now) for oid, (zh, en) in zip(ids, missing.values())])
+                      "", "", "", "", "", "", "", "", now, now) for oid, (zh, en) in zip(ids, missing.values(), strict=False)])
         index_organizations(ids)
-        found.update(zip(missing, ids))
+        found.update(zip(missing, ids, strict=False))
     return {pair: found[key] for pair, key in wanted.items()}

@@ -50,7 +50,7 @@ def _phrase_chars() -> frozenset[str] | None:
     for line in lines:
         phrase, _, targets = line.partition("\t")
         for target in targets.split():
-            chars.update(a for a, b in zip(phrase, target) if a != b)
+            chars.update(a for a, b in zip(phrase, target, strict=False) if a != b)
     return frozenset(chars)
 
 

@@ -55,7 +55,7 @@ def insert_person_rows(rows: list[dict], keys: list[tuple] | None = None) -> lis
     now = driver_datetime(utcnow())
     ids = new_ids(Person.__table__, len(rows))
     full, tokens = [], []
-    for i, (pid, r) in enumerate(zip(ids, rows)):
+    for i, (pid, r) in enumerate(zip(ids, rows, strict=False)):
         get = r.get
         name_zh, name_en, email, phone = get("name_zh") or "", get("name_en") or "", get("email") or "", get("phone") or ""
         nk, sn, found = (keys[i] if keys else get("keys")) or person_keys(name_zh, name_en)
@@ -64,7 +64,7 @@ def insert_person_rows(rows: list[dict], keys: list[tuple] | None = None) -> lis
                      get("country") or "CN", get("birth_date") or None, get("id_number") or "",
                      get("search_keys") or " ".join([nk, sn, *found, email, phone.lstrip("+")]).strip(),
                      sn, nk, get("erased_at"), get("created_at") or now, get("updated_at") or now, pid))
-        tokens += zip(found, itertools.repeat(pid, len(found)))
+        tokens += zip(found, itertools.repeat(pid, len(found)), strict=False)
     executemany(Person.__table__, list(_PERSON_COLUMNS), full)
     tokens.sort()     # in key order the (token, person_id) B-tree is filled page by page
     executemany(PersonSearchToken.__table__, ["token", "person_id"], tokens)

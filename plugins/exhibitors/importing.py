@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, or_, select, text
 
-from crm_expo.extensions import db
 from crm_expo.contacts import importing
 from crm_expo.contacts.importing import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
-from crm_expo.contacts.search import index_organizations
-from crm_expo.models import Organization, audit
 from crm_expo.contacts.keys import fold_query, name_key, search_keys, sort_key
+from crm_expo.contacts.search import index_organizations
+from crm_expo.extensions import db
+from crm_expo.models import Organization, audit
 
 from . import operations as ops
 from .models import Exhibitor, ExhibitorCategory, ExhibitorCategoryLink
@@ -142,7 +142,7 @@ def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportRepor
         already |= set(db.session.scalars(select(Exhibitor.organization_id).where(
             Exhibitor.show_id == show.id, Exhibitor.organization_id.in_(org_ids[chunk:chunk + 500]))))
     new_rows, new_categories = [], []
-    for (rownum, values, cats), oid in zip(good, org_ids):
+    for (_rownum, values, cats), oid in zip(good, org_ids, strict=False):
         if oid in already:
             report.unchanged += 1
             continue
@@ -154,7 +154,7 @@ def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportRepor
     if new_rows:
         ids = list(db.session.scalars(insert(Exhibitor).returning(Exhibitor.id, sort_by_parameter_order=True),
                                       new_rows))
-        links = [{"exhibitor_id": eid, "category_id": cid} for eid, cids in zip(ids, new_categories) for cid in cids]
+        links = [{"exhibitor_id": eid, "category_id": cid} for eid, cids in zip(ids, new_categories, strict=False) for cid in cids]
         if links:
             db.session.execute(insert(ExhibitorCategoryLink), links)
         audit("exhibitor.import", None, show_id=show.id, object_type="Show", object_id=show.id,

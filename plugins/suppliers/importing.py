@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
-from crm_expo.extensions import db
 from crm_expo.contacts import importing
 from crm_expo.contacts.importing import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
+from crm_expo.extensions import db
 from crm_expo.models import audit
 
 from . import operations as ops

@@ -133,7 +133,7 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
     now = driver_datetime(utcnow())
     regs, consents, seen = [], [], set()
     source_label = f"visitors:{source}"
-    for r, pid in zip(records, person_ids):
+    for r, pid in zip(records, person_ids, strict=False):
         if pid in already or pid in seen:
             report.unchanged += 1
             continue
@@ -155,10 +155,10 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
         ["id", "show_id", "person_id", "category", "verification", "verification_note", "evidence_company",
          "concession", "badge_code", "answers", "source", "created_at", "updated_at"],
         [(rid, show_id, pid, cat, "pending" if cat == "trade" else "not_required", "", company, "", code, answers,
-          source, now, now) for rid, code, (pid, cat, company) in zip(reg_ids, codes, regs)],
+          source, now, now) for rid, code, (pid, cat, company) in zip(reg_ids, codes, regs, strict=False)],
         ready=("created_at", "updated_at"))
     executemany(BadgeCode.__table__, ["code", "registration_id", "show_id", "issued_at", "revoke_reason"],
-                          [(code, rid, show_id, now, "") for rid, code in zip(reg_ids, codes)], ready=("issued_at",))
+                          [(code, rid, show_id, now, "") for rid, code in zip(reg_ids, codes, strict=False)], ready=("issued_at",))
     executemany(Consent.__table__, ["person_id", "purpose", "granted", "at", "source"], consents,
                           ready=("at",))
     report.imported = len(regs)
