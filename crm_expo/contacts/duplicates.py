@@ -80,6 +80,39 @@ def find_duplicate_organizations(name_zh: str = "", name_en: str = "", licence_n
     return list(db.session.scalars(stmt))
 
 
+def existing_organizations(records: list[dict]) -> list[int | None]:
+    """Bulk form of :func:`find_duplicate_organizations` for imports: for each record
+    (``name_zh``, ``name_en``, ``licence_no``, normalised) the id of the company it is —
+    same licence number first, else the same folded name (zh or en), the oldest record
+    winning — or None. One query per 500 records."""
+    by_licence: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    for part in chunks(records, 500):
+        licences = {r["licence_no"] for r in part if r.get("licence_no")}
+        keys = {name_key(r.get(f)) for r in part for f in ("name_zh", "name_en")} - {""}
+        conds = [Organization.name_key.in_(keys), Organization.name_en_key.in_(keys)]
+        if licences:
+            conds.append(Organization.licence_no.in_(licences))
+        for oid, lic, nk, nek in db.session.execute(
+                select(Organization.id, Organization.licence_no, Organization.name_key, Organization.name_en_key)
+                .where(or_(*conds)).order_by(Organization.id.desc())):
+            if lic:
+                by_licence[lic] = oid
+            for k in (nk, nek):
+                if k:
+                    by_name[k] = oid     # descending ids: the oldest record is written last and wins
+
+    def existing(r: dict) -> int | None:
+        if r.get("licence_no") and r["licence_no"] in by_licence:
+            return by_licence[r["licence_no"]]
+        for f in ("name_zh", "name_en"):
+            k = name_key(r.get(f))
+            if k and k in by_name:
+                return by_name[k]
+        return None
+    return [existing(r) for r in records]
+
+
 # --- creating ------------------------------------------------------------------------------
 ORG_FIELDS = ("name_zh", "name_en", "country", "region", "city", "address", "website", "email", "phone",
               "licence_no", "notes")

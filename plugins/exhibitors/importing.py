@@ -7,9 +7,9 @@ import zlib
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, or_, select, text
+from sqlalchemy import insert, select, text
 
-from crm_expo.contacts import importing
+from crm_expo.contacts import duplicates, importing
 from crm_expo.contacts.importing import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
 from crm_expo.contacts.keys import fold_query, name_key, search_keys, sort_key
 from crm_expo.contacts.search import index_organizations
@@ -78,40 +78,14 @@ def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportRepor
     report.rejected = len({p.row for p in report.problems})
 
     _lock_names([v.get("name_zh", "") for _r, v, _c in good] + [v.get("name_en", "") for _r, v, _c in good])
-    # Existing companies, found for the whole batch in one query per 500 rows.
-    by_licence: dict[str, int] = {}
-    by_name: dict[str, int] = {}
-    for chunk in range(0, len(good), 500):
-        part = good[chunk:chunk + 500]
-        licences = {v["licence_no"] for _r, v, _c in part if v.get("licence_no")}
-        keys = {name_key(v.get(f)) for _r, v, _c in part for f in ("name_zh", "name_en")} - {""}
-        conds = [Organization.name_key.in_(keys), Organization.name_en_key.in_(keys)]
-        if licences:
-            conds.append(Organization.licence_no.in_(licences))
-        for oid, lic, nk, nek in db.session.execute(
-                select(Organization.id, Organization.licence_no, Organization.name_key, Organization.name_en_key)
-                .where(or_(*conds)).order_by(Organization.id.desc())):
-            if lic:
-                by_licence[lic] = oid
-            for k in (nk, nek):
-                if k:
-                    by_name[k] = oid     # ascending-id wins: the oldest record, as customers does
-
-    def existing(values: dict) -> int | None:
-        if values.get("licence_no") and values["licence_no"] in by_licence:
-            return by_licence[values["licence_no"]]
-        for f in ("name_zh", "name_en"):
-            k = name_key(values.get(f))
-            if k and k in by_name:
-                return by_name[k]
-        return None
+    # Existing companies, found for the whole batch at once (the core's duplicate rules).
+    found = duplicates.existing_organizations([v for _r, v, _c in good])
 
     # New companies: one bulk insert (with their search and duplicate keys), then indexed.
     pending: dict[str, int] = {}        # name key / licence → position in new_orgs (same file twice)
     new_orgs: list[dict] = []
     placement: list[tuple[str, int]] = []
-    for _rownum, values, _cats in good:
-        oid = existing(values)
+    for (_rownum, values, _cats), oid in zip(good, found, strict=True):
         if oid is not None:
             placement.append(("old", oid))
             continue
