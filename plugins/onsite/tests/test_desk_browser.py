@@ -31,7 +31,7 @@ def test_desk_scan_ok_then_already_in(page, live_server, app):
     code, email = reg.badge_code, desk.email
     db.session.remove()
     _login(page, live_server, email)
-    page.goto(f"{live_server}/onsite/desk?gate=North")
+    page.goto(f"{live_server}/shows/{show.slug}/onsite/desk?gate=North")
     scan = page.locator("#scan")
     assert page.evaluate("document.activeElement.id") == "scan"
     scan.type(code)
@@ -60,11 +60,11 @@ def test_desk_scan_ok_then_already_in(page, live_server, app):
 
 
 def test_desk_walk_in_registers_checks_in_and_prints(page, live_server, app):
-    today_show()
+    show = today_show()
     email = make_user("desk", locale="en").email
     db.session.remove()
     _login(page, live_server, email)
-    page.goto(f"{live_server}/onsite/desk?gate=South")
+    page.goto(f"{live_server}/shows/{show.slug}/onsite/desk?gate=South")
     page.click("text=Walk-in registration")
     page.fill("#name_zh", "刘洋")
     page.fill("#phone", "13800138000")
@@ -100,7 +100,7 @@ def test_desk_prints_the_badge_on_check_in(page, live_server, app):
         f.dataset.printCalls = String(Number(f.dataset.printCalls || 0) + 1);
     };""")
     _login(page, live_server, email)
-    page.goto(f"{live_server}/onsite/desk?gate=East")
+    page.goto(f"{live_server}/shows/{show.slug}/onsite/desk?gate=East")
     scan = page.locator("#scan")
     scan.type(new_code)
     scan.press("Enter")
