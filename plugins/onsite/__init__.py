@@ -31,6 +31,19 @@ def _default_settings():
     return dict(DEFAULT_SETTINGS)
 
 
+def _routed_requests(show, organization_id) -> bool:
+    """A company that service requests of the show are routed to (a contractor fixing a
+    socket) takes part in it, appointed or not."""
+    from sqlalchemy import select
+
+    from crm_expo.extensions import db
+
+    from .models import ServiceRequest
+    return db.session.scalar(select(ServiceRequest.id).where(
+        ServiceRequest.show_id == show.id, ServiceRequest.supplier_organization_id == organization_id).limit(1)) \
+        is not None
+
+
 plugin = Plugin(
     name="onsite",
     title=_l("On site"),
@@ -47,4 +60,5 @@ plugin = Plugin(
     reports={"attendance": _attendance_report},
     signal_handlers=((signals.collect_customer_history, _customer_history),),
     init_app=init_app,
+    takes_part=_routed_requests,
 )

@@ -141,7 +141,8 @@ def test_exhibitor_complaint_book_and_customer_history(client, app):
     assert (req.channel, req.organization_id, req.owner_id) == ("portal", org.id, None)
     assert "Aisle not cleaned" in client.get(f"/shows/{show.slug}/onsite/portal").get_data(as_text=True)
     entries = []
-    signals.collect_customer_history.send(org, entries=entries)
+    with app.test_request_context():
+        signals.collect_customer_history.send(org, entries=entries)
     assert any(e["kind"] == "onsite" and e["label"] == "Complaint" and e["value"].startswith("1") for e in entries)
 
 
@@ -167,5 +168,8 @@ def test_recurring_problems_found_and_promoted_to_a_portal_notice(client, app):
         "body": "Use the wired sockets at each booth; Wi-Fi is shared by visitors.", "requests_seen": "2"})
     assert resp.status_code == 302
     client.post("/auth/logout", data={"csrf_token": client.csrf_token()})
-    client.login(make_user("exhibitor"))
+    exhibitor = make_org("展商乙")
+    with app.test_request_context():
+        create_exhibitor(show, organization=exhibitor)
+    client.login(make_user("exhibitor", org=exhibitor))
     assert "Use the wired sockets at each booth" in client.get(f"/shows/{show.slug}/onsite/portal").get_data(as_text=True)
