@@ -62,6 +62,17 @@ _unknown_roles = {role for roles in PERMISSIONS.values() for role in roles} - se
 assert not _unknown_roles, f"permissions name unknown roles: {sorted(_unknown_roles)}"
 
 
+def declare(name: str, roles: tuple[str, ...]) -> None:
+    """Add a permission for a plugin that lives outside this repository (call it before the
+    views that use it are defined). Names and roles are checked; a name is declared once."""
+    unknown = set(roles) - set(ROLE_VALUES)
+    if unknown:
+        raise ValueError(f"permission {name}: unknown roles {sorted(unknown)}")
+    if PERMISSIONS.get(name, tuple(roles)) != tuple(roles):
+        raise ValueError(f"permission {name} is already declared with other roles")
+    PERMISSIONS[name] = tuple(roles)
+
+
 class UnknownPermission(ValueError):
     """A view or nav item names a permission that is not in :data:`PERMISSIONS`."""
 
