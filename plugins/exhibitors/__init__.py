@@ -8,8 +8,12 @@ from crm_expo.plugins import NavItem, Plugin
 from .api import api_bp
 from .generate import demo, generate
 from .importing import importer
-from .operations import (DEFAULT_REQUIRED_DOCUMENTS, REQUIRED_DOCUMENTS_KEY, exhibitor_for_organization,
-                         on_collect_customer_history)
+from .operations import (
+                         DEFAULT_REQUIRED_DOCUMENTS,
+                         REQUIRED_DOCUMENTS_KEY,
+                         exhibitor_for_organization,
+                         on_collect_customer_history,
+)
 from .views import bp, site_bp
 
 plugin = Plugin(

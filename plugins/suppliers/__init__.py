@@ -10,6 +10,7 @@ from .importing import importer
 from .operations import appointment_for, on_collect_customer_history, supplier_for_organization
 from .views import bp, site_bp
 
+
 def _appointed(show, organization_id) -> bool:
     """A supplier takes part in the shows it is an official contractor of."""
     supplier = supplier_for_organization(organization_id)
