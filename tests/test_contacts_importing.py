@@ -348,10 +348,10 @@ def test_the_upload_page_preview_shows_unused_columns_and_defaults(client, app):
     from tests.factories import make_show, make_user
     show = make_show()
     client.login(make_user("organizer"))
-    page = client.get(f"/exhibitors/{show.slug}/import").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/exhibitors/import").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     content = "公司名称,邮箱,展位偏好\n上海食品有限公司,info@example.com,A馆\n".encode("gbk")
-    text = client.post(f"/exhibitors/{show.slug}/import",
+    text = client.post(f"/shows/{show.slug}/exhibitors/import",
                        data={"csrf_token": token, "file": (io.BytesIO(content), "exhibitors.csv")},
                        content_type="multipart/form-data").get_data(as_text=True)
     assert "no “国家” column: 1 rows imported as China (CN)" in text

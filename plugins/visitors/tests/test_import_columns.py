@@ -95,9 +95,9 @@ def test_cli_report_is_in_the_default_language(app, tmp_path):
 def test_upload_preview_shows_the_default_and_the_unused_columns(client, app):
     make_show("food-2027")
     client.login(make_user("organizer"))
-    token = CSRF.search(client.get("/visitors/import").get_data(as_text=True)).group(1)
+    token = CSRF.search(client.get("/shows/food-2027/visitors/import").get_data(as_text=True)).group(1)
     content = "姓名,手机,微信号\n李雷,13800000001,lilei\n".encode("gb18030")
-    resp = client.post("/visitors/import", data={"csrf_token": token, "file": (io.BytesIO(content), "v.csv")},
+    resp = client.post("/shows/food-2027/visitors/import", data={"csrf_token": token, "file": (io.BytesIO(content), "v.csv")},
                        content_type="multipart/form-data")
     text = resp.get_data(as_text=True)
     assert "no “观众类型” column: 1 rows imported as trade visitors (to be verified)" in text
