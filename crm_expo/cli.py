@@ -3,6 +3,7 @@ stderr and a non-zero exit: 2 for bad input or configuration, 1 for partial fail
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import getpass
 import random
@@ -62,7 +63,15 @@ def _require_schema(app: Flask) -> None:
         fail(problem)
 
 
+def without_schema(cmd: click.Command) -> click.Command:
+    """Mark a command (or a whole group) that runs on a database without the schema: it
+    creates, migrates or checks the schema itself, or does not touch the database."""
+    cmd.needs_schema = False
+    return cmd
+
+
 # --- db -------------------------------------------------------------------------------------
+@without_schema
 @click.group("db", help="Database migrations.")
 def db_group():
     pass
@@ -184,6 +193,7 @@ def tokens_create(role, slug, name, org_id):
 
 
 # --- plugins, generate, import, report ----------------------------------------------------------
+@without_schema
 @click.command("plugins", help="List the loaded plugins.")
 def plugins_cmd():
     for p in current_app.extensions["crm_expo_plugins"].values():
@@ -250,6 +260,7 @@ def report_cmd(kind, slug, output):
 
 
 # --- demo, serve ----------------------------------------------------------------------------
+@without_schema        # it migrates the database itself
 @click.command("demo", help="Create the database, load a demo show if it is empty, print the logins, serve.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
@@ -294,6 +305,7 @@ def warm_up(app: Flask) -> None:
                 get_translations()   # loads and caches the catalogues for the process
 
 
+@without_schema        # warm_up checks the schema before the workers start
 @click.command("serve", help="Production server (gunicorn). Put a buffering proxy (nginx) in front "
                               "when clients are slow or far away.")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -323,11 +335,36 @@ CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, plugins_cmd, 
                  report_cmd, demo_cmd, serve_cmd)
 
 
+def _check_schema_first(cmd: click.Command) -> None:
+    """Every command that reads or writes the tables first checks that the schema is there,
+    so a fresh install says in one line which command sets it up (exit 2), never a
+    traceback about a missing table. Done once here for core and plugin commands alike."""
+    if getattr(cmd, "needs_schema", True) is False:
+        return
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _check_schema_first(sub)
+        return
+    if getattr(cmd.callback, "schema_checked", False):
+        return
+    body = cmd.callback
+
+    @functools.wraps(body)
+    def checked(*args, **kwargs):
+        _require_schema(current_app._get_current_object())
+        return body(*args, **kwargs)
+
+    checked.schema_checked = True
+    cmd.callback = checked
+
+
 def register_plugin_commands(app: Flask, plugins) -> None:
     for cmd in CORE_COMMANDS:
+        _check_schema_first(cmd)
         app.cli.add_command(cmd)
     for p in plugins:
         if p.cli is not None:
+            _check_schema_first(p.cli)
             app.cli.add_command(p.cli, p.name)
 
 

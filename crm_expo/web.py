@@ -156,12 +156,14 @@ SCHEMA_OK = "crm_expo_schema_ok"
 
 def check_schema(app: Flask) -> str | None:
     """None if the database is at the migration heads, else what is wrong (one line)."""
-    from .migrations import pending_heads
+    from .migrations import applied_heads, pending_heads
     try:
         missing = pending_heads(app)
     except Exception as exc:  # unreachable database, …
         from .database import describe_connection_error
         return describe_connection_error(db.engine.url, exc)
+    if missing and not applied_heads(app):
+        return "the database is not set up; set it up with: crm-expo db upgrade"
     if missing:
         return ("the database is behind on migrations (missing: " + ", ".join(sorted(missing)) +
                 "); run: crm-expo db upgrade")
