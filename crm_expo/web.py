@@ -12,6 +12,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from .access import is_api_request, public, require
+from . import hooks
 from .extensions import db, login_manager
 from .i18n import LOCALE_NAMES, LOCALES, local_date, local_datetime, money
 from .models import Show, User
@@ -236,7 +237,7 @@ def init_app(app: Flask) -> None:
                 "get_locale": lambda: str(get_locale() or "zh"),
                 "all_shows": lambda: db.session.scalars(select(Show).order_by(Show.id.desc())).all(),
                 "money": money, "local_datetime": local_datetime, "local_date": local_date,
-                "plugin_enabled": plugin_enabled}
+                "plugin_enabled": plugin_enabled, "hook": hooks.render}
 
     @app.template_filter("money")
     def money_filter(amount, currency="CNY"):

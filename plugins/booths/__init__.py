@@ -1,7 +1,6 @@
 """Booths (展位): Floor plan, published price list, bookings, contracts and payments."""
 from flask_babel import lazy_gettext as _l
 
-from crm_expo import signals
 from crm_expo.imports import Column, choice, cli_importer
 from crm_expo.plugins import NavItem, Plugin
 
@@ -41,8 +40,11 @@ BOOTH_COLUMNS = (
 )
 
 
-def _history(sender, entries, **_kw):
-    ops.customer_history(sender, entries)
+def _history(organization):
+    """customer.history hook; operations.customer_history keeps its append-to-a-list form."""
+    entries: list = []
+    ops.customer_history(organization, entries)
+    return entries
 
 
 # The PDF module (and ReportLab) is loaded when a report is printed, not by every command.
@@ -70,5 +72,5 @@ plugin = Plugin(
     importers={"booths": cli_importer("booths", BOOTH_COLUMNS, ops.import_rows)},
     reports={"booths": _booths_report},
     report_sections={"post-show": _report_section},
-    signal_handlers=((signals.collect_customer_history, _history),),
+    hooks={"customer.history": _history},
 )

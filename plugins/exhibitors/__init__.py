@@ -2,7 +2,6 @@
 plus the organization page that remembers the customer across shows."""
 from flask_babel import lazy_gettext as _l
 
-from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
 from .api import api_bp
@@ -10,6 +9,14 @@ from .generate import demo, generate
 from .importing import importer
 from .operations import DEFAULT_REQUIRED_DOCUMENTS, REQUIRED_DOCUMENTS_KEY, on_collect_customer_history
 from .views import bp
+
+
+def _history(organization):
+    """customer.history hook (the handler keeps its older append-to-a-list form)."""
+    entries: list = []
+    on_collect_customer_history(organization, entries)
+    return entries
+
 
 plugin = Plugin(
     name="exhibitors",
@@ -24,5 +31,5 @@ plugin = Plugin(
     generate=generate,
     demo=demo,
     importers={"exhibitors": importer},
-    signal_handlers=((signals.collect_customer_history, on_collect_customer_history),),
+    hooks={"customer.history": _history},
 )

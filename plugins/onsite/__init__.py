@@ -2,7 +2,6 @@
 service centre."""
 from flask_babel import lazy_gettext as _l
 
-from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
 from .api import api_bp, init_app
@@ -15,10 +14,12 @@ def _attendance_report(show):
     return attendance_report(show, operations.attendance(show))
 
 
-def _customer_history(sender, entries=None, **_kw):
+def _customer_history(organization):
+    """customer.history hook; operations.customer_history keeps its append-to-a-list form."""
     from .operations import customer_history
-    if entries is not None:
-        customer_history(sender, entries)
+    entries: list = []
+    customer_history(organization, entries)
+    return entries
 
 
 def _generate(show, counts, rng):
@@ -45,6 +46,6 @@ plugin = Plugin(
     default_settings=_default_settings(),
     generate=_generate,
     reports={"attendance": _attendance_report},
-    signal_handlers=((signals.collect_customer_history, _customer_history),),
+    hooks={"customer.history": _customer_history},
     init_app=init_app,
 )
