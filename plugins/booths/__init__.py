@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 
 from crm_expo.imports import Column, choice, cli_importer
 from crm_expo.plugins import NavItem, Plugin
+from crm_expo.settings import SettingSpec
 
 from . import operations as ops
 from .api import api_bp
@@ -58,6 +59,20 @@ def _report_section(show):
     return report_section(show)
 
 
+# The defaults stay in operations.DEFAULT_SETTINGS; these say what each one is.
+SETTINGS = {
+    "booths.hold_minutes": SettingSpec(
+        "int", ops.DEFAULT_SETTINGS["booths.hold_minutes"], _l("Hold time (minutes)"),
+        _l("How long a held booth stays held for an exhibitor before it is released."), min=1, max=60 * 24 * 90),
+    "booths.offer_minutes": SettingSpec(
+        "int", ops.DEFAULT_SETTINGS["booths.offer_minutes"], _l("Rebooking offer time (minutes)"),
+        _l("How long a returning exhibitor's previous booth is offered to it before it is released."),
+        min=1, max=60 * 24 * 90),
+    "booths.previous_show": SettingSpec(
+        "str", ops.DEFAULT_SETTINGS["booths.previous_show"], _l("Previous edition (show code)"),
+        _l("The show whose exhibitors are offered their booth again; empty: no rebooking window.")),
+}
+
 plugin = Plugin(
     name="booths",
     title=_l("Booths"),
@@ -66,7 +81,7 @@ plugin = Plugin(
     models="plugins.booths.models",
     requires=('exhibitors',),
     nav=(NavItem(_l("Booths"), "booths.index", roles=('admin', 'organizer', 'account_manager', 'exhibitor')),),
-    default_settings=dict(ops.DEFAULT_SETTINGS),
+    default_settings=SETTINGS,
     cli=cli,
     generate=ops.generate,
     importers={"booths": cli_importer("booths", BOOTH_COLUMNS, ops.import_rows)},

@@ -3,9 +3,11 @@ plus the organization page that remembers the customer across shows."""
 from flask_babel import lazy_gettext as _l
 
 from crm_expo.plugins import NavItem, Plugin
+from crm_expo.settings import SettingSpec
 
 from .api import api_bp
 from .generate import demo, generate
+from .models import DOCUMENT_TITLES
 from .importing import importer
 from .operations import DEFAULT_REQUIRED_DOCUMENTS, REQUIRED_DOCUMENTS_KEY, on_collect_customer_history
 from .views import bp
@@ -27,7 +29,10 @@ plugin = Plugin(
     requires=(),
     nav=(NavItem(_l("Exhibitors"), "exhibitors.index", roles=("admin", "organizer", "account_manager", "service_agent")),
          NavItem(_l("My company"), "exhibitors.portal", roles=("exhibitor",))),
-    default_settings={REQUIRED_DOCUMENTS_KEY: DEFAULT_REQUIRED_DOCUMENTS},
+    default_settings={REQUIRED_DOCUMENTS_KEY: SettingSpec(
+        "list", DEFAULT_REQUIRED_DOCUMENTS, _l("Required documents"),
+        _l("Documents an exhibitor must have accepted before its application can be approved."),
+        choices=tuple(DOCUMENT_TITLES.items()))},
     generate=generate,
     demo=demo,
     importers={"exhibitors": importer},

@@ -28,8 +28,21 @@ def _generate(show, counts, rng):
 
 
 def _default_settings():
-    from .operations import DEFAULT_SETTINGS
-    return dict(DEFAULT_SETTINGS)
+    from crm_expo.settings import SettingSpec
+
+    from .operations import DEFAULT_SETTINGS as D
+    from .operations import PRIORITIES
+    return {
+        "onsite.reentry": SettingSpec("bool", D["onsite.reentry"], _l("Re-entry allowed"),
+                                      _l("Off: one admitted entry per person and show day.")),
+        "onsite.exit_scans": SettingSpec("bool", D["onsite.exit_scans"], _l("Exit scans"),
+                                         _l("Record exit scans at the gates.")),
+        "onsite.print_on_checkin": SettingSpec("bool", D["onsite.print_on_checkin"], _l("Print badge at check-in"),
+                                               _l("The desk prints a first badge at check-in (first entry, walk-in).")),
+        "onsite.sla_minutes": SettingSpec("map", dict(D["onsite.sla_minutes"]), _l("Resolution target (minutes)"),
+                                          _l("Minutes from logging a service request to its resolution, per priority."),
+                                          min=1, max=60 * 24 * 30, choices=tuple(PRIORITIES.items())),
+    }
 
 
 plugin = Plugin(

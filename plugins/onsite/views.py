@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from crm_expo.access import public, require
 from crm_expo.extensions import db
+from crm_expo.models import get_setting
 from crm_expo.web import current_show
 from plugins.visitors import operations as visitor_ops
 from plugins.visitors.models import Registration
@@ -66,7 +67,7 @@ def desk():
     gate = (request.args.get("gate") or "A").strip()[:64]
     return render_template("onsite/desk.html", show=show, gate=gate, walkin=forms.WalkInForm(),
                            count=ops.gate_count(show, gate), badge_id=request.args.get("badge", type=int),
-                           print_on_checkin=bool(ops.setting(show, "onsite.print_on_checkin")))
+                           print_on_checkin=bool(get_setting("onsite.print_on_checkin", show)))
 
 
 @bp.route("/desk/search")
