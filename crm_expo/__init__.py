@@ -71,8 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .i18n import request_locale
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
-        [os.path.join(HERE, "translations"), os.path.join(HERE, "translations_data")]
-        + [p.translations_path for p in plugins])
+        [os.path.join(HERE, "translations")] + [p.translations_path for p in plugins])
     db.init_app(app)
     with app.app_context():
         from .database import close_hot_connection, configure_engine

@@ -15,9 +15,9 @@ import time
 from contextlib import contextmanager
 
 from flask import g
-from sqlalchemy import bindparam, event, text
+from sqlalchemy import UniqueConstraint, bindparam, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .extensions import db
 
@@ -202,16 +202,137 @@ def write_transaction() -> None:
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+# --- one way to write a transaction ---------------------------------------------------------
+# The state of the helper lives in the Session's info dict (one Session per request or thread
+# behind the scoped session): how deep the nesting is, the signals waiting for the outermost
+# commit, and the constraint names each level turns into a domain error.
+_DEPTH, _QUEUE = "crm_tx_depth", "crm_tx_after_commit"
+
+
 @contextmanager
-def transaction():
-    """``with transaction(): ...`` — one write transaction that commits or rolls back whole."""
-    write_transaction()
+def transaction(*, write: bool = True, constraint_errors: dict | None = None, savepoint: bool = False):
+    """``with transaction(constraint_errors={"uq_booths_booking_active": BoothError(...)}): ...``
+
+    The one way an operation writes. The outermost use begins the transaction (``write``:
+    as a writer, see :func:`write_transaction`: SQLite BEGIN IMMEDIATE, so read-then-write
+    never fails with "database is locked"), commits when the block ends and rolls back on
+    any exception. Signals queued with ``signals.send_after_commit`` inside it, at any depth,
+    are sent after that commit and dropped on a rollback, so a receiver always finds the data.
+
+    ``constraint_errors`` maps the name of a constraint or unique index (as in the database:
+    ``uq_…``, ``ck_<table>_<name>``) to the domain error to raise when a statement of the block
+    violates it; the IntegrityError is its cause. A violation of any other constraint is a
+    bug and is raised as it is.
+
+    A nested use joins the outer transaction (its block is part of the outer one: nothing is
+    committed before the outermost ends), or with ``savepoint=True`` runs in a SAVEPOINT: a
+    failure inside rolls back that step only (and its queued signals) and the outer block
+    may catch the error and go on."""
+    session = db.session()   # the real Session behind the scoped_session proxy
+    depth = session.info.get(_DEPTH, 0)
+    if depth == 0:
+        if write:
+            write_transaction()
+        session.info[_QUEUE] = []
+    queue = session.info.setdefault(_QUEUE, [])
+    queued_before = len(queue)
+    session.info[_DEPTH] = depth + 1
     try:
-        yield db.session
-        db.session.commit()
+        if savepoint:
+            try:
+                with session.begin_nested():
+                    yield session
+            except BaseException:
+                del queue[queued_before:]
+                raise
+        else:
+            yield session
+            session.flush()     # a violation surfaces here, where this level's names apply
+        if depth == 0:
+            session.commit()
+    except IntegrityError as exc:
+        if depth == 0:
+            _rollback(session)
+        refusal = constraint_error(exc, constraint_errors)
+        if refusal is None:
+            raise
+        raise refusal from exc
     except BaseException:
-        db.session.rollback()
+        if depth == 0:
+            _rollback(session)
         raise
+    finally:
+        session.info[_DEPTH] = depth
+    if depth == 0:
+        pending = session.info.pop(_QUEUE, [])
+        for signal, sender, kwargs in pending:
+            signal.send(sender, **kwargs)
+
+
+def _rollback(session) -> None:
+    session.info.pop(_QUEUE, None)
+    session.rollback()
+
+
+def after_commit(signal, sender, kwargs: dict) -> bool:
+    """Queue a signal for the end of the open :func:`transaction`; False when none is open
+    (the caller sends it now: whatever it announces is committed already)."""
+    session = db.session()
+    if not session.info.get(_DEPTH):
+        return False
+    session.info.setdefault(_QUEUE, []).append((signal, sender, kwargs))
+    return True
+
+
+def constraint_error(exc: IntegrityError, errors: dict | None) -> Exception | None:
+    """The error of ``errors`` (constraint name → exception) whose constraint ``exc`` violated."""
+    if not errors:
+        return None
+    for name, error in errors.items():
+        if violated(exc, name):
+            return error
+    return None
+
+
+def violated(exc: IntegrityError, name: str) -> bool:
+    """Did this IntegrityError come from the constraint or unique index called ``name``?
+
+    PostgreSQL (psycopg) names it in the error's diagnostics. SQLite names a CHECK constraint
+    (``CHECK constraint failed: ck_…``) but a unique index or constraint only by its columns
+    (``UNIQUE constraint failed: booths_booking.booth_id``): those are looked up in the
+    models' metadata by the name."""
+    orig = getattr(exc, "orig", exc)
+    diag = getattr(orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == name
+    message = str(orig)
+    if f": {name}" in message or f"'{name}'" in message:
+        return True
+    columns = _unique_columns().get(name)
+    return columns is not None and message.startswith("UNIQUE constraint failed: ") and \
+        message[len("UNIQUE constraint failed: "):].strip() == columns
+
+
+_unique_columns_cache: dict[str, str] | None = None
+
+
+def _unique_columns() -> dict[str, str]:
+    """Name of each unique index and constraint of the models → SQLite's "table.a, table.b"."""
+    global _unique_columns_cache
+    if _unique_columns_cache is None:
+        preparer = db.engine.dialect.identifier_preparer
+        found = {}
+        for table in db.metadata.tables.values():
+            uniques = [i for i in table.indexes if i.unique] + \
+                [c for c in table.constraints if isinstance(c, UniqueConstraint)]
+            for unique in uniques:
+                try:
+                    name = preparer.format_constraint(unique)
+                except Exception:    # an unnamed one the convention cannot name: not matchable
+                    continue
+                found[name.strip('"')] = ", ".join(f"{table.name}.{c.name}" for c in unique.columns)
+        _unique_columns_cache = found
+    return _unique_columns_cache
 
 
 class FastStatement:

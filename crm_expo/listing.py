@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 
+from .errors import DomainError
 from .extensions import db
 
 PER_PAGE = 50
@@ -30,8 +31,10 @@ MAX_PAGE_NUMBER = 20          # page=N by OFFSET up to here (at most 950 rows sk
 MAX_CURSOR_LENGTH = 1000
 
 
-class ListRequestError(ValueError):
+class ListRequestError(DomainError):
     """A list URL the server cannot honour (bad page number or cursor); the message names it."""
+
+    code, status = "bad_request", 400
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import signals
+from .errors import DomainError
 from .extensions import db
 from .models import ApiToken, Organization, Show, ShowDay, User, audit
 from .models.shows import SHOW_TRANSITIONS
@@ -22,8 +23,10 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 MIN_PASSWORD = 10
 
 
-class CoreError(ValueError):
+class CoreError(DomainError):
     """A request the core refuses, with a message naming the problem."""
+
+    code = "invalid"
 
 
 def create_show(slug: str, name_zh: str, start: dt.date, days: int, *, name_en: str = "", venue: str = "",

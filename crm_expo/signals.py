@@ -2,12 +2,23 @@
 
 Plugins talk to each other through these (and through the public ``operations`` of a plugin
 they declare in ``requires``). Senders send *after* their transaction committed, so a
-receiver always sees the data in the database. The sender is the app-independent domain
-object named below; keyword arguments are listed for each signal.
+receiver always sees the data in the database: inside ``database.transaction()`` an
+operation calls :func:`send_after_commit`, which holds the signal until the outermost commit
+(and drops it on a rollback). The sender is the app-independent domain object named below;
+keyword arguments are listed for each signal.
 """
-from blinker import Namespace
+from blinker import Namespace, Signal
 
 _signals = Namespace()
+
+
+def send_after_commit(signal: Signal, sender, **kwargs) -> None:
+    """Send ``signal`` once the open ``database.transaction()`` has committed; at once when no
+    transaction of the helper is open."""
+    from .database import after_commit
+    if not after_commit(signal, sender, kwargs):
+        signal.send(sender, **kwargs)
+
 
 # --- core -------------------------------------------------------------------------------
 show_created = _signals.signal("show-created")

@@ -3,7 +3,9 @@
 - Authentication: ``Authorization: Bearer <token>`` (an ApiToken scoped to one show and one
   role), or a signed-in browser session (then unsafe methods need the CSRF token in
   ``X-CSRFToken``).
-- Errors: ``{"error": {"code": "...", "message": "..."}}`` with the matching HTTP status.
+- Errors: ``{"error": {"code": "...", "message": "...", "field": "..."}}`` with the matching HTTP
+  status (``field`` when the error names one). Any ``crm_expo.errors.DomainError`` an endpoint
+  lets through is answered so.
 - Lists: ``page`` and ``per_page`` (≤ 200) with ``total`` in every answer.
 - The OpenAPI document at /api/v1/openapi.json is generated from the routes and the YAML
   part of each view's docstring (after ``---``).
@@ -22,8 +24,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import DateTime, Integer, String, func, select, update
 
-from ..access import bearer_token
+from ..access import bearer_token, is_api_request
 from ..database import FastStatement, close_hot_connection, hot_connection, utcnow, write_transaction
+from ..errors import DomainError
 from ..extensions import csrf, db
 from ..models import ApiToken, Show
 
@@ -31,20 +34,20 @@ api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 200
 
 
-class ApiError(Exception):
-    """Raise from an API view (or an operation called by one) to answer with an error."""
+class ApiError(DomainError):
+    """Raise from an API view to answer with an error (an operation raises its plugin's
+    DomainError, which the API answers the same way)."""
 
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def error_json(code: str, message) -> dict:
-    return {"error": {"code": code, "message": str(message)}}
+    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+        super().__init__(message, code, field=field, status=status)
 
 
-def error_response(status: int, code: str, message: str):
-    response = jsonify(error_json(code, message))
+def error_json(code: str, message, field: str | None = None) -> dict:
+    return DomainError(message, code, field=field).json()
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):
+    response = jsonify(error_json(code, message, field))
     response.status_code = status
     return response
 
@@ -299,10 +302,14 @@ def build_openapi(app: Flask) -> dict:
 
 
 def init_app_errors(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(err: ApiError):
+    @app.errorhandler(DomainError)
+    def _refused(err: DomainError):
+        # A refusal no view caught: the API answers it as JSON with its status; a page that
+        # let one through has a bug, and it stays the server error it was.
+        if not (isinstance(err, ApiError) or is_api_request()):
+            raise err
         db.session.rollback()
-        return error_response(err.status, err.code, err.message)
+        return error_response(err.status, err.code, err.message, err.field)
 
 
 def init_api(app: Flask) -> None:

@@ -21,6 +21,7 @@ from crm_expo.customers import get_or_create_organization
 from crm_expo import signals
 from crm_expo import customers
 from crm_expo.database import utcnow, write_transaction
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.listing import PER_PAGE, Order, Page, Position, seek_page, unindexed
 from crm_expo.models import Organization, Person, Setting, Show, User, audit
@@ -37,12 +38,16 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAGIC = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
 
 
-class ExhibitorError(ValueError):
+class ExhibitorError(DomainError):
     """A request the exhibitors plugin refuses, with a message naming the problem."""
+
+    code = "invalid"
 
 
 class DuplicateExhibitor(ExhibitorError):
     """The company is already an exhibitor of this show."""
+
+    code, status = "conflict", 409
 
 
 # --- licence number (统一社会信用代码, GB 32100-2015) --------------------------------------

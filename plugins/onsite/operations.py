@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from crm_expo import signals
 from crm_expo.database import (FastStatement, close_hot_connection, hot_connection, integrity_error, is_sqlite,
                                utcnow, write_transaction, writer_lock)
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Person, Show, audit, get_setting
 from crm_expo.models import set_setting as core_set_setting
@@ -29,7 +30,7 @@ from plugins.visitors.models import CATEGORY_TITLES, COUNTED_CATEGORIES, Registr
 from .models import REQUEST_STATUSES, BadgePrint, Lead, Notice, Scan, ServiceEvent, ServiceRequest
 
 
-class OnsiteError(ValueError):
+class OnsiteError(DomainError):
     """A refusal with a message for the user."""
 
 

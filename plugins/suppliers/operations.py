@@ -17,6 +17,7 @@ from crm_expo import signals
 from crm_expo.customers import get_or_create_organization
 from crm_expo import customers
 from crm_expo.database import utcnow, write_transaction
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Show, audit
 
@@ -26,8 +27,10 @@ from .models import (CATEGORIES, ORDER_STATUS_TITLES, ORDER_STATUSES, ORDER_TRAN
                      ServiceOrder, ServiceOrderLine, Supplier, SupplierContact)
 
 
-class SupplierError(ValueError):
+class SupplierError(DomainError):
     """A request the suppliers plugin refuses, with a message naming the problem."""
+
+    code = "invalid"
 
 
 def _clean(value) -> str:

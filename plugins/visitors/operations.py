@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased, joinedload
 from crm_expo import customers, signals
 from crm_expo.database import utcnow, write_transaction
 from crm_expo.listing import PER_PAGE, Order, Page, Position, count_rows, seek_page, unindexed
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import Consent, Organization, Person, Show, ShowDay, audit
 from crm_expo.search import name_key, search_keys
@@ -34,12 +35,15 @@ CARD_MAX_BYTES = 5 * 1024 * 1024
 CARD_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 
-class VisitorError(ValueError):
+class VisitorError(DomainError):
     """A request the visitors plugin refuses, with a message naming the problem."""
 
+    code = "invalid"
+
     def __init__(self, message: str, field: str = "", registration: Registration | None = None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, "duplicate" if registration is not None else None, field=field,
+                         status=409 if registration is not None else None)
+        self.field = field     # "" when none, as the visitors' pages expect
         self.registration = registration   # the existing one, for a duplicate
 
 
