@@ -13,15 +13,19 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from .errors import DomainError
+
 TYPES = ("int", "float", "bool", "str", "choice", "list", "map")
 
 
-class SettingError(ValueError):
+class SettingError(DomainError):
     """A value a setting does not allow; ``field`` is the setting's key."""
 
+    code = "invalid_setting"
+    status = 400
+
     def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,29 @@ switchers), the current show, navigation, error pages, security headers, and the
 the database schema is current."""
 from __future__ import annotations
 
-from flask import (Blueprint, Flask, abort, current_app, flash, g, jsonify, redirect, render_template,
-                   request, session, url_for)
-from flask_babel import get_locale, gettext as _
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from .access import is_api_request, public, require
 from . import hooks
+from .access import is_api_request, public, require
 from .extensions import db, login_manager
 from .i18n import LOCALE_NAMES, LOCALES, local_date, local_datetime, money
 from .models import Show, User

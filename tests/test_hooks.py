@@ -80,8 +80,9 @@ def test_an_unknown_hook_name_is_refused_at_load():
 
 
 def test_the_show_dashboard_has_its_hook(client, app, with_plugins):
-    from crm_expo.plugins import Plugin
     from markupsafe import Markup
+
+    from crm_expo.plugins import Plugin
     with_plugins(Plugin(name="dash", title="Dash", hooks={
         "show.dashboard": lambda show: Markup("<section id='dash'>%s</section>") % (show.slug if show else "-")}))
     client.login(make_user("organizer"))

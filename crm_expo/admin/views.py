@@ -4,10 +4,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import operations
 from ..access import ORGANIZER, require
 from ..extensions import db
 from ..models import ApiToken, AuditEntry, Show, User
-from .. import operations
 from .forms import ActionForm, ShowForm, UserForm, settings_form_class, settings_form_data, settings_from_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -7,8 +7,8 @@ from crm_expo.settings import SettingSpec
 
 from .api import api_bp
 from .generate import demo, generate
-from .models import DOCUMENT_TITLES
 from .importing import importer
+from .models import DOCUMENT_TITLES
 from .operations import DEFAULT_REQUIRED_DOCUMENTS, REQUIRED_DOCUMENTS_KEY, on_collect_customer_history
 from .views import bp
 
