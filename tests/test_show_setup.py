@@ -94,3 +94,18 @@ def test_desk_token_cannot_set_up_a_show(client, organizer):
     db.session.commit()
     assert client.api("PATCH", f"/api/v1/shows/{show.slug}", desk, json={"days": 2}).status_code == 403
     assert client.api("PUT", f"/api/v1/shows/{show.slug}/price-list", desk, json={"rates": RATES}).status_code == 403
+
+
+def test_admin_page_changes_a_shows_dates(client, app):
+    from tests.factories import make_user
+    show = make_show(start=dt.date(2027, 5, 10), days=3)
+    client.login(make_user("organizer"))
+    assert 'value="2027-05-10"' in client.get(f"/admin/shows/{show.id}/dates").get_data(as_text=True)
+    resp = client.form_post(f"/admin/shows/{show.id}/dates", {"start": "2027-09-01", "days": "4"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert (show.start, show.end) == (dt.date(2027, 9, 1), dt.date(2027, 9, 4))
+    resp = client.form_post(f"/admin/shows/{show.id}/dates", {"start": "2027-09-01", "days": "99"})
+    assert resp.status_code == 200 and "between 1 and 60" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert len(show.days) == 4

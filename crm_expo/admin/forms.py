@@ -16,6 +16,12 @@ class ShowForm(FlaskForm):
     submit = SubmitField(_l("Create show"))
 
 
+class ShowDatesForm(FlaskForm):
+    start = DateField(_l("First day"), validators=[DataRequired()])
+    days = IntegerField(_l("Days"), validators=[DataRequired(), NumberRange(1, 60)])
+    submit = SubmitField(_l("Change dates"))
+
+
 class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=200)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])

@@ -8,7 +8,7 @@ from .. import operations
 from ..access import ORGANIZER, require
 from ..extensions import db
 from ..models import ApiToken, AuditEntry, Show, User
-from .forms import ActionForm, ShowForm, UserForm, settings_form_class, settings_form_data, settings_from_form
+from .forms import ActionForm, ShowDatesForm, ShowForm, UserForm, settings_form_class, settings_form_data, settings_from_form
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -29,6 +29,24 @@ def shows():
             return redirect(url_for("admin.shows"))
     rows = db.session.scalars(select(Show).order_by(Show.id.desc())).all()
     return render_template("admin/shows.html", shows=rows, form=form)
+
+
+@bp.route("/shows/<int:show_id>/dates", methods=["GET", "POST"])
+@require(*ORGANIZER)
+def show_dates(show_id):
+    """Move a show's days (a new edition set up early, a venue that changed its dates)."""
+    show = db.get_or_404(Show, show_id)
+    form = ShowDatesForm(data={"start": show.start, "days": len(show.days)} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            operations.change_show_dates(show, form.start.data, form.days.data, user=current_user)
+        except operations.CoreError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(_("Dates of %(name)s changed.", name=show.name), "success")
+            return redirect(url_for("admin.shows"))
+    return render_template("admin/show_dates.html", show=show, form=form)
 
 
 @bp.route("/users", methods=["GET", "POST"])
