@@ -146,6 +146,32 @@ def shows_list():
         click.echo(f"{s.slug:<24} {s.status:<7} {s.start} +{len(s.days)}d  {s.name_zh} / {s.name_en}")
 
 
+@shows_group.command("copy", help="Set up show TO (created if it does not exist) from show FROM: halls, booths, "
+                                  "price list, questions, admission rules, supplier appointments, settings.")
+@click.argument("source")
+@click.argument("target")
+@click.option("--start", required=True, help="first day of TO, YYYY-MM-DD")
+@click.option("--name", default=None, help="name of TO (default: FROM's name)")
+@click.option("--replace", is_flag=True, help="replace the set-up of a TO that has booths already")
+def shows_copy(source, target, start, name, replace):
+    from flask_babel import gettext as _
+
+    from .copying import copy_show
+    from .errors import DomainError
+    try:
+        start_date = dt.date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start must be a date YYYY-MM-DD, not '{start}'")
+    try:
+        show, report = copy_show(source, target, start_date, name=name, replace=replace)
+    except DomainError as exc:
+        fail(str(exc))
+    click.echo(_("Copied %(source)s to %(target)s (%(start)s – %(end)s):", source=source, target=show.slug,
+                 start=show.start, end=show.end))
+    for line in report.lines():
+        click.echo(f"  {line}")
+
+
 # --- users, tokens ---------------------------------------------------------------------------
 @click.group("users", help="User accounts.")
 def users_group():

@@ -42,8 +42,9 @@ DEFAULT_PRIORITY = 50
 HOOK_NAMES = ("show.dashboard", "organization.sections", "exhibitor.sections", "customer.history", "show.copy")
 
 
-def _handlers(name: str) -> list[tuple[str, Callable]]:
-    """(plugin name, handler) of the loaded plugins for this hook, in order."""
+def handlers(name: str) -> list[tuple[str, Callable]]:
+    """(plugin name, handler) of the loaded plugins for this hook, in order. A caller for
+    which no piece may be skipped (``show.copy``) calls them itself and lets errors through."""
     found = []
     plugins = current_app.extensions.get("crm_expo_plugins", {})
     for position, plugin in enumerate(plugins.values()):
@@ -65,7 +66,7 @@ def values(name: str, **kwargs: Any) -> list:
     if name not in HOOK_NAMES:
         raise KeyError(f"unknown hook {name!r} (known: {', '.join(HOOK_NAMES)})")
     pieces = []
-    for plugin_name, handler in _handlers(name):
+    for plugin_name, handler in handlers(name):
         try:
             piece = handler(**kwargs)
         except Exception:

@@ -48,6 +48,11 @@ def _history(organization):
     return entries
 
 
+def _copy_show(**kw):
+    from .copying import copy_show
+    copy_show(**kw)
+
+
 # The PDF module (and ReportLab) is loaded when a report is printed, not by every command.
 def _booths_report(show):
     from .pdf import booths_report
@@ -87,5 +92,5 @@ plugin = Plugin(
     importers={"booths": cli_importer("booths", BOOTH_COLUMNS, ops.import_rows)},
     reports={"booths": _booths_report},
     report_sections={"post-show": _report_section},
-    hooks={"customer.history": _history},
+    hooks={"customer.history": _history, "show.copy": _copy_show},
 )

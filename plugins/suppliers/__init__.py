@@ -17,6 +17,11 @@ def _history(organization):
     return entries
 
 
+def _copy_show(**kw):
+    from .copying import copy_show
+    copy_show(**kw)
+
+
 plugin = Plugin(
     name="suppliers",
     title=_l("Suppliers"),
@@ -31,5 +36,5 @@ plugin = Plugin(
     generate=generate,
     demo=demo,
     importers={"suppliers": importer},
-    hooks={"customer.history": _history},
+    hooks={"customer.history": _history, "show.copy": _copy_show},
 )
