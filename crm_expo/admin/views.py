@@ -5,16 +5,24 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import operations
-from ..access import ORGANIZER, require
+from ..access import require
 from ..extensions import db
 from ..models import ApiToken, AuditEntry, Show, User
-from .forms import ActionForm, ShowDatesForm, ShowForm, UserForm, settings_form_class, settings_form_data, settings_from_form
+from .forms import (
+    ActionForm,
+    ShowDatesForm,
+    ShowForm,
+    UserForm,
+    settings_form_class,
+    settings_form_data,
+    settings_from_form,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/shows", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("admin.shows")
 def shows():
     form = ShowForm()
     if form.validate_on_submit():
@@ -32,7 +40,7 @@ def shows():
 
 
 @bp.route("/shows/<int:show_id>/dates", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("admin.shows")
 def show_dates(show_id):
     """Move a show's days (a new edition set up early, a venue that changed its dates)."""
     show = db.get_or_404(Show, show_id)
@@ -50,7 +58,7 @@ def show_dates(show_id):
 
 
 @bp.route("/users", methods=["GET", "POST"])
-@require("admin")
+@require("admin.users")
 def users():
     form = UserForm()
     if form.validate_on_submit():
@@ -68,7 +76,7 @@ def users():
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
-@require("admin")
+@require("admin.users")
 def user_active(user_id):
     target = db.get_or_404(User, user_id)
     if ActionForm().validate_on_submit():
@@ -81,14 +89,14 @@ def user_active(user_id):
 
 
 @bp.route("/tokens")
-@require("admin")
+@require("admin.tokens")
 def tokens():
     rows = db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("admin/tokens.html", tokens=rows, action=ActionForm())
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
-@require("admin")
+@require("admin.tokens")
 def revoke_token(token_id):
     token = db.get_or_404(ApiToken, token_id)
     if ActionForm().validate_on_submit():
@@ -98,7 +106,7 @@ def revoke_token(token_id):
 
 
 @bp.route("/audit")
-@require("admin")
+@require("admin.audit")
 def audit_log():
     page = max(request.args.get("page", 1, type=int), 1)
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
@@ -110,7 +118,7 @@ def audit_log():
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("admin.settings")
 def settings():
     """Every threshold and rule of every plugin: one form per plugin, for the current show
     (``?scope=global``: the value every show has until it sets its own)."""

@@ -9,8 +9,13 @@ from .api import api_bp
 from .generate import demo, generate
 from .importing import importer
 from .models import DOCUMENT_TITLES
-from .operations import DEFAULT_REQUIRED_DOCUMENTS, REQUIRED_DOCUMENTS_KEY, on_collect_customer_history
-from .views import bp
+from .operations import (
+    DEFAULT_REQUIRED_DOCUMENTS,
+    REQUIRED_DOCUMENTS_KEY,
+    exhibitor_for_organization,
+    on_collect_customer_history,
+)
+from .views import bp, site_bp
 
 
 def _history(organization):
@@ -24,11 +29,13 @@ plugin = Plugin(
     name="exhibitors",
     title=_l("Exhibitors"),
     blueprint=bp,
+    site_blueprint=site_bp,
+    takes_part=lambda show, organization_id: exhibitor_for_organization(show, organization_id) is not None,
     api_blueprint=api_bp,
     models="plugins.exhibitors.models",
     requires=(),
-    nav=(NavItem(_l("Exhibitors"), "exhibitors.index", roles=("admin", "organizer", "account_manager", "service_agent")),
-         NavItem(_l("My company"), "exhibitors.portal", roles=("exhibitor",))),
+    nav=(NavItem(_l("Exhibitors"), "exhibitors.index", permissions=("exhibitors.view",)),
+         NavItem(_l("My company"), "exhibitors_site.portal", permissions=("exhibitors.portal",))),
     default_settings={REQUIRED_DOCUMENTS_KEY: SettingSpec(
         "list", DEFAULT_REQUIRED_DOCUMENTS, _l("Required documents"),
         _l("Documents an exhibitor must have accepted before its application can be approved."),
