@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from crm_expo.access import require
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.listing import ListRequestError, position_from
 from crm_expo.models import Organization, Show
@@ -142,7 +143,7 @@ def create(slug):
             try:
                 ex = ops.create_exhibitor(show, organization=organization, user=current_user,
                                           new_organization=bool(duplicates) and organization is None, **fields)
-            except ops.ExhibitorError as exc:
+            except DomainError as exc:
                 flash(str(exc), "error")
             else:
                 flash(_("Exhibitor %(name)s registered.", name=ex.name), "success")
@@ -188,7 +189,7 @@ def edit(slug, exhibitor_id):
             fields = _exhibitor_fields(form)
         try:
             ops.update_exhibitor(ex, fields, user=current_user, portal=portal)
-        except ops.ExhibitorError as exc:
+        except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
@@ -205,7 +206,7 @@ def change_status(slug, exhibitor_id):
     if form.validate_on_submit():
         try:
             ops.change_status(ex, form.status.data, reason=form.reason.data, user=current_user)
-        except ops.ExhibitorError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Status changed to %(status)s.", status=ex.status_title), "success")
@@ -225,7 +226,7 @@ def upload_document(slug, exhibitor_id):
         data = upload.read(ops.MAX_DOCUMENT_BYTES + 1)
         try:
             ops.add_document(ex, form.kind.data, upload.filename or "", data, user=current_user)
-        except ops.ExhibitorError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Document uploaded; it waits for review."), "success")
@@ -263,7 +264,7 @@ def review_document(slug, exhibitor_id, document_id):
         abort(400)
     try:
         ops.review_document(doc, form.decision.data, note=form.note.data, user=current_user)
-    except ops.ExhibitorError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Review recorded."), "success")
@@ -280,7 +281,7 @@ def add_staff(slug, exhibitor_id):
         try:
             ops.add_staff(ex, name_zh=form.name_zh.data, name_en=form.name_en.data, email=form.email.data,
                           phone=form.phone.data, role=form.role.data, user=current_user)
-        except ops.ExhibitorError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Staff member added."), "success")
@@ -297,7 +298,7 @@ def remove_staff(slug, exhibitor_id, staff_id):
         abort(400)
     try:
         ops.remove_staff(ex, staff_id, user=current_user)
-    except ops.ExhibitorError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     return redirect(url_for("exhibitors.detail", slug=show.slug, exhibitor_id=ex.id))
 
@@ -329,7 +330,7 @@ def settings(slug):
             ops.set_required_documents(show, docs_form.kinds.data or [], user=current_user)
             flash(_("Saved."), "success")
             return redirect(url_for("exhibitors.settings", slug=show.slug))
-    except ops.ExhibitorError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     return render_template("exhibitors/settings.html", show=show, category_form=category_form, docs_form=docs_form,
                            categories=ops.categories_for_show(show), document_kinds=DOCUMENT_KINDS)

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from crm_expo.access import require
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.i18n import money, parse_money
 from crm_expo.models import Show
@@ -74,7 +75,7 @@ def create():
                                       categories=form.categories.data or [], email=form.email.data,
                                       phone=form.phone.data, website=form.website.data, notes=form.notes.data,
                                       user=current_user)
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Supplier %(name)s saved.", name=sup.name), "success")
@@ -116,7 +117,7 @@ def edit(supplier_id):
                                       "email": form.email.data, "phone": form.phone.data, "website": form.website.data,
                                       "categories": form.categories.data or [], "notes": form.notes.data},
                                 user=current_user)
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Saved."), "success")
@@ -134,7 +135,7 @@ def appoint(supplier_id):
         abort(400)
     try:
         ops.appoint(show, sup, form.categories.data or [], user=current_user)
-    except ops.SupplierError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("%(name)s is an official contractor of %(show)s.", name=sup.name, show=show.name), "success")
@@ -160,7 +161,7 @@ def _add_item_from_form(show, sup) -> None:
     if form.validate_on_submit():
         try:
             ops.add_item(show, sup, user=current_user, **_item_values(form, show.currency))
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Catalogue item saved."), "success")
@@ -203,7 +204,7 @@ def edit_item(supplier_id, item_id):
     if form.validate_on_submit():
         try:
             ops.update_item(item, user=current_user, **_item_values(form, show.currency))
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Catalogue item saved."), "success")
@@ -221,7 +222,7 @@ def add_contact(supplier_id):
     try:
         ops.add_contact(sup, name_zh=form.name_zh.data, name_en=form.name_en.data, email=form.email.data,
                         phone=form.phone.data, role=form.role.data, user=current_user)
-    except ops.SupplierError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Contact added."), "success")
@@ -287,7 +288,7 @@ def portal_edit_item(item_id):
     if form.validate_on_submit():
         try:
             ops.update_item(item, user=current_user, **_item_values(form, show.currency))
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Catalogue item saved."), "success")
@@ -316,7 +317,7 @@ def portal_add_contact():
     try:
         ops.add_contact(sup, name_zh=form.name_zh.data, name_en=form.name_en.data, email=form.email.data,
                         phone=form.phone.data, role=form.role.data, user=current_user)
-    except ops.SupplierError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Contact added."), "success")
@@ -331,7 +332,7 @@ def portal_remove_contact(contact_id):
         abort(400)
     try:
         ops.remove_contact(sup, contact_id, user=current_user)
-    except ops.SupplierError:
+    except DomainError:
         abort(404)
     flash(_("Contact removed."), "success")
     return redirect(url_for("suppliers.portal"))
@@ -407,7 +408,7 @@ def services(slug):
                  if key.startswith("qty-") and value.strip() not in ("", "0")]
         try:
             orders = ops.place_order(show, ex, lines, notes=form.notes.data, user=current_user)
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Order placed: %(n)d order(s) sent to the supplier(s).", n=len(orders)), "success")
@@ -548,7 +549,7 @@ def order_action(slug, order_id, action):
             ops.deliver_order(order, user=current_user)
         else:
             ops.cancel_order(order, form.reason.data or "", by_organizer=role in EDITORS, user=current_user)
-    except ops.SupplierError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Order %(id)d: %(status)s.", id=order.id, status=order.status_title), "success")
