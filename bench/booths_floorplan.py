@@ -67,7 +67,7 @@ def main():
         page_runs = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            resp = client.get("/booths/?hall=A")
+            resp = client.get(f"/shows/{show.slug}/booths/?hall=A")
             page_runs.append(time.perf_counter() - t0)
         assert resp.status_code == 200, resp.status_code
         if args.profile:
@@ -76,7 +76,7 @@ def main():
             prof = cProfile.Profile()
             prof.enable()
             for _ in range(5):
-                client.get("/booths/?hall=A")
+                client.get(f"/shows/{show.slug}/booths/?hall=A")
             prof.disable()
             pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
             pstats.Stats(prof).sort_stats("tottime").print_stats(15)

@@ -170,31 +170,31 @@ class Bench:
 def visitors(b: Bench):
     from plugins.visitors.models import CATEGORIES, VERIFICATIONS
     print("visitors list (/visitors/):", flush=True)
-    b.scenario("all, newest first", "/visitors/")
-    b.scenario("all, oldest first", "/visitors/?sort=oldest")
-    b.scenario("all, by name", "/visitors/?sort=name")
-    b.scenario("category=public", "/visitors/?category=public")
-    b.scenario("category=media by name", "/visitors/?category=media&sort=name")
-    b.scenario("verification=pending", "/visitors/?verification=pending")
-    b.scenario("consent=marketing", "/visitors/?consent=marketing")
-    b.scenario("consent=share_with_exhibitors by name", "/visitors/?consent=share_with_exhibitors&sort=name")
-    b.scenario("q=zhang", "/visitors/?q=zhang")
-    b.scenario("q=王 by name", "/visitors/?q=%E7%8E%8B&sort=name")
-    b.scenario("q=zw", "/visitors/?q=zw")
-    b.scenario("by name, 100 pages deep (Next ×99)", "/visitors/?sort=name", follow=99)
-    b.scenario("newest, 100 pages deep (Next ×99)", "/visitors/", follow=99)
-    b.scenario("by name, last page", "/visitors/?sort=name", last=True)
-    b.scenario("oldest, last page", "/visitors/?sort=oldest", last=True)
-    b.scenario("consent=marketing by name, last page", "/visitors/?consent=marketing&sort=name", last=True)
+    b.scenario("all, newest first", f"/shows/{SLUG}/visitors/")
+    b.scenario("all, oldest first", f"/shows/{SLUG}/visitors/?sort=oldest")
+    b.scenario("all, by name", f"/shows/{SLUG}/visitors/?sort=name")
+    b.scenario("category=public", f"/shows/{SLUG}/visitors/?category=public")
+    b.scenario("category=media by name", f"/shows/{SLUG}/visitors/?category=media&sort=name")
+    b.scenario("verification=pending", f"/shows/{SLUG}/visitors/?verification=pending")
+    b.scenario("consent=marketing", f"/shows/{SLUG}/visitors/?consent=marketing")
+    b.scenario("consent=share_with_exhibitors by name", f"/shows/{SLUG}/visitors/?consent=share_with_exhibitors&sort=name")
+    b.scenario("q=zhang", f"/shows/{SLUG}/visitors/?q=zhang")
+    b.scenario("q=王 by name", f"/shows/{SLUG}/visitors/?q=%E7%8E%8B&sort=name")
+    b.scenario("q=zw", f"/shows/{SLUG}/visitors/?q=zw")
+    b.scenario("by name, 100 pages deep (Next ×99)", f"/shows/{SLUG}/visitors/?sort=name", follow=99)
+    b.scenario("newest, 100 pages deep (Next ×99)", f"/shows/{SLUG}/visitors/", follow=99)
+    b.scenario("by name, last page", f"/shows/{SLUG}/visitors/?sort=name", last=True)
+    b.scenario("oldest, last page", f"/shows/{SLUG}/visitors/?sort=oldest", last=True)
+    b.scenario("consent=marketing by name, last page", f"/shows/{SLUG}/visitors/?consent=marketing&sort=name", last=True)
     b.scenario("category=public consent=marketing by name, page 2",
-               "/visitors/?category=public&consent=marketing&sort=name", follow=1)
-    b.scenario("public + pending by name (no row matches)", "/visitors/?category=public&verification=rejected&sort=name")
+               f"/shows/{SLUG}/visitors/?category=public&consent=marketing&sort=name", follow=1)
+    b.scenario("public + pending by name (no row matches)", f"/shows/{SLUG}/visitors/?category=public&verification=rejected&sort=name")
     # Every combination a user can pick in the filter form (first page), once each set.
     combos = []
     for cat, ver, con, sort in itertools.product(("",) + CATEGORIES, ("",) + VERIFICATIONS,
                                                  ("", "marketing", "share_with_exhibitors"),
                                                  ("newest", "oldest", "name")):
-        url = f"/visitors/?category={cat}&verification={ver}&consent={con}&sort={sort}"
+        url = f"/shows/{SLUG}/visitors/?category={cat}&verification={ver}&consent={con}&sort={sort}"
         combos.append((f"category={cat or '*'} verification={ver or '*'} consent={con or '*'} sort={sort}", url))
     summary(b, "visitors", combos)
 
@@ -205,7 +205,7 @@ def exhibitors(b: Bench):
     from crm_expo.extensions import db
     from crm_expo.models import User
     from plugins.exhibitors.models import STATUSES, ExhibitorCategory
-    base = f"/exhibitors/{SLUG}/"
+    base = f"/shows/{SLUG}/exhibitors/"
     with b.app.app_context():
         cat = db.session.scalar(select(ExhibitorCategory.id).order_by(ExhibitorCategory.id))
         manager = db.session.scalar(select(User.id).where(User.role == "account_manager").order_by(User.id))

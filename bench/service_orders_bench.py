@@ -138,7 +138,7 @@ def main():
         print(f"database: {url.split('@')[-1]}  exhibitors={args.exhibitors} suppliers={args.suppliers} "
               f"orders={n_orders} repeat={args.repeat}", flush=True)
         results = []
-        base = f"/suppliers/{SLUG}/orders"
+        base = f"/shows/{SLUG}/suppliers/orders"
 
         def get(url, **kw):
             def run():

@@ -87,8 +87,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.init_app(app)
 
-    from . import web
+    from . import show_urls, web
     web.init_app(app)
+    show_urls.init_app(app, plugins)
     from .auth.views import bp as auth_bp
     from .admin.views import bp as admin_bp
     from .api import api_bp, init_api
@@ -97,7 +98,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     for plugin in plugins:
         if plugin.blueprint is not None:
-            app.register_blueprint(plugin.blueprint, url_prefix=f"/{plugin.name}")
+            app.register_blueprint(plugin.blueprint, url_prefix=show_urls.show_prefix(plugin.name))
+        if plugin.site_blueprint is not None:
+            app.register_blueprint(plugin.site_blueprint, url_prefix=f"/{plugin.name}")
         if plugin.api_blueprint is not None:
             app.register_blueprint(plugin.api_blueprint, url_prefix="/api/v1")
         if plugin.init_app is not None:

@@ -1,11 +1,16 @@
 """Access rules. Every view declares who may use it with exactly one of these decorators;
 ``tests/test_access.py`` walks ``app.url_map`` and fails on a route without a rule.
 
-- ``@public``               anyone, signed in or not (login page, public registration)
-- ``@require()``            any signed-in, active user
-- ``@require("admin", …)``  signed-in users with one of these roles
-- ``@api_require(...)``     JSON API: a valid bearer token (or a signed-in session) with one
-                            of these roles, scoped to the show in the URL (see crm_expo.api)
+- ``@public``                     anyone, signed in or not (login page, public registration)
+- ``@require()``                  any signed-in, active user
+- ``@require("booths.sell", …)``  signed-in users holding one of these permissions
+                                  (names and their roles: crm_expo/permissions.py)
+- ``@api_require(...)``           JSON API: a valid bearer token (or a signed-in session)
+                                  holding one of these permissions, scoped to the show in the
+                                  URL (see crm_expo.api)
+
+A view's rule is kept as ``view._access = (kind, roles)`` with the permissions resolved to
+roles, and the permissions themselves as ``view._permissions``.
 """
 from __future__ import annotations
 
@@ -14,10 +19,7 @@ import functools
 from flask import abort, request
 from flask_login import current_user
 
-from .models.users import ROLE_VALUES, STAFF_ROLES
-
-STAFF = STAFF_ROLES
-ORGANIZER = ("admin", "organizer")
+from .permissions import roles_for
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -28,8 +30,9 @@ def bearer_token(authorization: str | None) -> str | None:
     return None
 
 
-def _mark(view, rule: str, roles: tuple[str, ...]):
+def _mark(view, rule: str, roles: tuple[str, ...], permissions: tuple[str, ...] = ()):
     view._access = (rule, roles)
+    view._permissions = permissions
     return view
 
 
@@ -37,10 +40,10 @@ def public(view):
     return _mark(view, "public", ())
 
 
-def require(*roles: str):
-    unknown = set(roles) - set(ROLE_VALUES)
-    if unknown:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
+def require(*permissions: str):
+    """Signed-in users holding one of ``permissions`` (none named: every signed-in user).
+    An unknown name raises UnknownPermission when the view is defined."""
+    roles = roles_for(*permissions) if permissions else ()
 
     def decorator(view):
         @functools.wraps(view)
@@ -51,7 +54,7 @@ def require(*roles: str):
             if roles and current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
-        return _mark(wrapped, "login", roles)
+        return _mark(wrapped, "login", roles, permissions)
     return decorator
 
 

@@ -2,17 +2,19 @@
 
 A plugin is one :class:`Plugin` object exported as ``plugin`` by a package and registered
 under the entry-point group ``crm_expo.plugins``. The loader imports the plugins named in
-``CRM_EXPO_PLUGINS``, checks them (blueprint name = plugin name, tables prefixed with the
-plugin name, every requirement enabled), orders them so that a plugin comes after what it
+``CRM_EXPO_PLUGINS``, checks them (blueprint name = plugin name, site blueprint name =
+``<name>_site``, API blueprint name = ``<name>_api``, tables prefixed with the plugin name,
+every nav permission known, every requirement enabled), orders them so that a plugin comes after what it
 requires, and raises :class:`PluginError` — never skips — when anything is wrong.
 """
 from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any
 
 import click
 from flask import Blueprint, Flask
@@ -26,12 +28,18 @@ class PluginError(RuntimeError):
 
 @dataclass(frozen=True)
 class NavItem:
-    """A link in the main navigation: ``endpoint`` of the plugin's blueprint, a lazy title,
-    and the roles that see it (empty = every signed-in user)."""
+    """A link in the main navigation: ``endpoint`` of one of the plugin's blueprints (a show
+    page's link goes to the current show), a lazy title, and who sees it: the holders of
+    any of ``permissions`` (empty = every signed-in user). An unknown
+    permission fails at import."""
     title: Any
     endpoint: str
-    roles: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
     icon: str = ""
+
+    def __post_init__(self):
+        from .permissions import check
+        check(*self.permissions)
 
 
 @dataclass
@@ -39,7 +47,15 @@ class Plugin:
     name: str
     title: Any                                   # lazy_gettext string
     version: str = "0.1.0"
-    blueprint: Blueprint | None = None           # pages, registered at /<name>
+    # Pages about one show, registered at /shows/<slug>/<name>: the core loads the show
+    # into g.show and takes `slug` out of the view's arguments (crm_expo/show_urls.py).
+    blueprint: Blueprint | None = None
+    # Pages not about one show (portal homes, …), registered at /<name>, named '<name>_site'.
+    site_blueprint: Blueprint | None = None
+    # takes_part(show, organization_id) -> bool: does the organization take part in the
+    # show through this plugin (an exhibitor, an appointed supplier)? A portal user sees the
+    # pages of a show only if some loaded plugin says yes.
+    takes_part: Callable | None = None
     api_blueprint: Blueprint | None = None       # JSON endpoints, registered under /api/v1
     models: str | None = None                    # module that defines the plugin's tables
     requires: tuple[str, ...] = ()
@@ -106,9 +122,10 @@ def _load_one(name: str, eps: dict) -> Plugin:
             importlib.import_module(obj.models)
         except Exception as exc:
             raise PluginError(f"plugin '{name}': models module {obj.models} failed to import: {exc}") from exc
-    for bp, what in ((obj.blueprint, "blueprint"),):
-        if bp is not None and bp.name != name:
-            raise PluginError(f"plugin '{name}': its {what} is named '{bp.name}', must be '{name}'")
+    for bp, what, expected in ((obj.blueprint, "blueprint", name),
+                               (obj.site_blueprint, "site blueprint", f"{name}_site")):
+        if bp is not None and bp.name != expected:
+            raise PluginError(f"plugin '{name}': its {what} is named '{bp.name}', must be '{expected}'")
     if obj.api_blueprint is not None and obj.api_blueprint.name != f"{name}_api":
         raise PluginError(f"plugin '{name}': its API blueprint must be named '{name}_api'")
     return obj

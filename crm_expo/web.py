@@ -3,9 +3,22 @@ switchers), the current show, navigation, error pages, security headers, and the
 the database schema is current."""
 from __future__ import annotations
 
-from flask import (Blueprint, Flask, abort, current_app, flash, g, jsonify, redirect, render_template,
-                   request, session, url_for)
-from flask_babel import get_locale, gettext as _
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,6 +28,7 @@ from .access import is_api_request, public, require
 from .extensions import db, login_manager
 from .i18n import LOCALE_NAMES, LOCALES, local_date, local_datetime, money
 from .models import Show, User
+from .permissions import can, role_may
 
 bp = Blueprint("main", __name__)
 
@@ -28,17 +42,25 @@ def plugin_enabled(name: str) -> bool:
 
 
 def current_show() -> Show | None:
-    """The show the user is working on: chosen with the switcher (kept in the session),
-    else the latest show that is not closed, else the latest show."""
+    """The show of the page (``g.show``, from its URL), else the default show for the home
+    page, the switcher and links from pages not about one show: the one chosen with the
+    switcher (kept in the session), else the latest show that is not closed, else the
+    latest show; for a portal user, only among the shows its organization takes part in."""
+    if g.get("show") is not None:
+        return g.show
     if "current_show" in g:
         return g.current_show
-    show = None
+    from .show_urls import visibility
     slug = session.get("show")
-    if slug:
-        show = db.session.scalar(select(Show).where(Show.slug == slug))
-    if show is None:
-        show = (db.session.scalar(select(Show).where(Show.status != "closed").order_by(Show.id.desc()))
-                or db.session.scalar(select(Show).order_by(Show.id.desc())))
+    chosen = db.session.scalar(select(Show).where(Show.slug == slug)) if slug else None
+    candidates = [chosen] if chosen is not None else []
+    portal = current_user.is_authenticated and current_user.role in ("exhibitor", "supplier")
+    if chosen is None or (portal and visibility(current_user, chosen) is not None):
+        shows = db.session.scalars(select(Show).order_by(Show.id.desc())).all()
+        candidates = [s for s in shows if s.status != "closed"] + [s for s in shows if s.status == "closed"]
+        if portal:
+            candidates = [s for s in candidates if visibility(current_user, s) is None]
+    show = candidates[0] if candidates else None
     g.current_show = show
     return show
 
@@ -54,10 +76,14 @@ def nav_items() -> list:
     if not current_user.is_authenticated:
         return []
     items = []
+    no_show = current_show() is None
     for plugin in enabled_plugins().values():
         for item in plugin.nav:
-            if not item.roles or current_user.role in item.roles:
-                items.append((plugin.name, item))
+            if item.permissions and not role_may(current_user.role, *item.permissions):
+                continue
+            if no_show and current_app.url_map.is_endpoint_expecting(item.endpoint, "slug"):
+                continue   # a show page, and there is no show yet
+            items.append((plugin.name, item))
     return items
 
 
@@ -85,13 +111,19 @@ def set_locale(code):
 @bp.route("/show", methods=["POST"])
 @require()
 def set_show():
+    """The switcher: the chosen show becomes the default, and the user moves to the same
+    page of it (or to the plugin's index, when the page names records of the other show)."""
     slug = request.form.get("show", "")
     show = db.session.scalar(select(Show).where(Show.slug == slug))
+    target = _safe_next(request.form.get("next"))
     if show is None:
         flash(_("No show with the code %(slug)s.", slug=slug), "error")
-    else:
-        session["show"] = show.slug
-    return redirect(_safe_next(request.form.get("next")))
+        return redirect(target)
+    session["show"] = show.slug
+    g.pop("current_show", None)
+    path, _sep, query = target.partition("?")
+    from .show_urls import same_page_of
+    return redirect(same_page_of(show, path, query) or target)
 
 
 @bp.route("/healthz")
@@ -234,7 +266,7 @@ def init_app(app: Flask) -> None:
                 "get_locale": lambda: str(get_locale() or "zh"),
                 "all_shows": lambda: db.session.scalars(select(Show).order_by(Show.id.desc())).all(),
                 "money": money, "local_datetime": local_datetime, "local_date": local_date,
-                "plugin_enabled": plugin_enabled}
+                "plugin_enabled": plugin_enabled, "can": can}
 
     @app.template_filter("money")
     def money_filter(amount, currency="CNY"):

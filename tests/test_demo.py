@@ -32,5 +32,5 @@ def test_the_demo_portals_show_the_ordering_loop(app, client):
     assert "Meeting table (round)" in orders or "洽谈桌（圆桌）" in orders
     client.post("/auth/logout", data={"csrf_token": client.csrf_token()})
     _login(client, "supplier@demo.crm-expo.org")
-    page = client.get("/suppliers/portal/orders").get_data(as_text=True)
+    page = client.get("/shows/food-expo-2027/suppliers/portal/orders").get_data(as_text=True)
     assert "上海美味食品有限公司" in page or "Shanghai Meiwei Foods" in page

@@ -45,6 +45,12 @@ def test_blueprint_must_carry_the_plugin_name():
         load_plugins(["misnamed"], eps)
 
 
+def test_site_blueprint_must_carry_the_plugin_name():
+    eps = {"misnamed": _ep("misnamed", "tests.plugins_for_tests.misnamed:site_misnamed")}
+    with pytest.raises(PluginError, match="its site blueprint is named 'misnamed_portal', must be 'misnamed_site'"):
+        load_plugins(["misnamed"], eps)
+
+
 def test_requirement_cycle_is_refused():
     eps = {"chicken": _ep("chicken", "tests.plugins_for_tests.cycle:chicken"),
            "egg": _ep("egg", "tests.plugins_for_tests.cycle:egg")}

@@ -4,17 +4,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..access import ORGANIZER, require
+from .. import operations
+from ..access import require
 from ..extensions import db
 from ..models import ApiToken, AuditEntry, Show, User
-from .. import operations
 from .forms import ActionForm, ShowForm, UserForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.route("/shows", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("admin.shows")
 def shows():
     form = ShowForm()
     if form.validate_on_submit():
@@ -32,7 +32,7 @@ def shows():
 
 
 @bp.route("/users", methods=["GET", "POST"])
-@require("admin")
+@require("admin.users")
 def users():
     form = UserForm()
     if form.validate_on_submit():
@@ -50,7 +50,7 @@ def users():
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
-@require("admin")
+@require("admin.users")
 def user_active(user_id):
     target = db.get_or_404(User, user_id)
     if ActionForm().validate_on_submit():
@@ -63,14 +63,14 @@ def user_active(user_id):
 
 
 @bp.route("/tokens")
-@require("admin")
+@require("admin.tokens")
 def tokens():
     rows = db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("admin/tokens.html", tokens=rows, action=ActionForm())
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
-@require("admin")
+@require("admin.tokens")
 def revoke_token(token_id):
     token = db.get_or_404(ApiToken, token_id)
     if ActionForm().validate_on_submit():
@@ -80,7 +80,7 @@ def revoke_token(token_id):
 
 
 @bp.route("/audit")
-@require("admin")
+@require("admin.audit")
 def audit_log():
     page = max(request.args.get("page", 1, type=int), 1)
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
@@ -92,7 +92,7 @@ def audit_log():
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("admin.settings")
 def settings():
     """Every threshold and rule of every plugin, visible and editable per show."""
     import json

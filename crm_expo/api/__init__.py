@@ -29,6 +29,7 @@ from ..database import FastStatement, close_hot_connection, hot_connection, tran
 from ..errors import DomainError
 from ..extensions import csrf, db
 from ..models import ApiToken, Show
+from ..permissions import roles_for
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 200
@@ -120,11 +121,14 @@ def authenticate_token(raw: str) -> TokenGrant:
     return token
 
 
-def api_require(*roles: str, show_arg: str | None = "slug", light_show: bool = False):
-    """Access rule for an API view. ``roles`` empty = any authenticated caller. With
+def api_require(*permissions: str, show_arg: str | None = "slug", light_show: bool = False):
+    """Access rule for an API view: a caller whose role holds one of ``permissions``
+    (crm_expo/permissions.py; none named = any authenticated caller). With
     ``show_arg``, the token must be scoped to the show in that URL argument; the view then
     receives the Show as ``show`` instead of the slug — with ``light_show``, only its
     id, slug, timezone and currency as a plain row (no ORM load: for the hottest paths)."""
+    roles = roles_for(*permissions) if permissions else ()
+
     def decorator(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
@@ -148,7 +152,9 @@ def api_require(*roles: str, show_arg: str | None = "slug", light_show: bool = F
             if not light_show:
                 close_hot_connection()   # a request holds one pooled connection at a time
             return view(*args, **kwargs)
+        # resolved to roles here: the fast lane checks a token's role against them
         wrapped._access = ("api", roles)
+        wrapped._permissions = permissions
         return wrapped
     return decorator
 

@@ -63,7 +63,7 @@ plugin = Plugin(
     api_blueprint=api_bp,
     models="plugins.booths.models",
     requires=('exhibitors',),
-    nav=(NavItem(_l("Booths"), "booths.index", roles=('admin', 'organizer', 'account_manager', 'exhibitor')),),
+    nav=(NavItem(_l("Booths"), "booths.index", permissions=("booths.sell", "booths.portal")),),
     default_settings=dict(ops.DEFAULT_SETTINGS),
     cli=cli,
     generate=ops.generate,

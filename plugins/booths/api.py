@@ -15,7 +15,6 @@ from . import operations as ops
 from .models import BOOTH_TYPES, WaitlistEntry
 
 api_bp = Blueprint("booths_api", __name__, url_prefix="/api/v1")
-SALES = ("admin", "organizer", "account_manager")
 
 
 def _user():
@@ -38,7 +37,7 @@ def _booking(show, booking_id):
 
 
 @api_bp.get("/shows/<slug>/booths")
-@api_require(*SALES, "exhibitor")
+@api_require("booths.sell", "booths.portal")
 def list_booths(show):
     """Booths of a show with their status and list price.
     ---
@@ -68,7 +67,7 @@ def list_booths(show):
 
 
 @api_bp.post("/shows/<slug>/bookings")
-@api_require(*SALES, "exhibitor")
+@api_require("booths.sell", "booths.portal")
 def create_booking(show):
     """Hold a booth for an exhibitor: 201 with the booking, or 409 booth_taken.
     ---
@@ -97,14 +96,14 @@ def create_booking(show):
 
 
 @api_bp.get("/shows/<slug>/bookings/<int:booking_id>")
-@api_require(*SALES, "exhibitor")
+@api_require("booths.sell", "booths.portal")
 def get_booking(show, booking_id):
     """One booking with its price, payments and balance."""
     return jsonify(ops.booking_json(_booking(show, booking_id)))
 
 
 @api_bp.post("/shows/<slug>/bookings/<int:booking_id>/<action>")
-@api_require(*SALES)
+@api_require("booths.sell")
 def transition(show, booking_id, action):
     """A lifecycle step: reserve, confirm, pay, cancel, release, move.
     ---
@@ -168,7 +167,7 @@ def _portal_org():
 
 
 @api_bp.get("/shows/<slug>/waitlist")
-@api_require(*SALES, "exhibitor")
+@api_require("booths.sell", "booths.portal")
 def list_waitlist(show):
     """Waiting-list entries: the queue in order, or offers made and their outcome.
     ---
@@ -199,7 +198,7 @@ def list_waitlist(show):
 
 
 @api_bp.post("/shows/<slug>/waitlist")
-@api_require(*SALES, "exhibitor")
+@api_require("booths.sell", "booths.portal")
 def join_waitlist(show):
     """Put an exhibitor on the waiting list of a booth or of a booth type.
     ---
@@ -230,7 +229,7 @@ def join_waitlist(show):
 
 
 @api_bp.delete("/shows/<slug>/waitlist/<int:entry_id>")
-@api_require(*SALES, "exhibitor")
+@api_require("booths.sell", "booths.portal")
 def leave_waitlist(show, entry_id):
     """Take an entry off the waiting list (an exhibitor: only its own).
     ---
@@ -257,7 +256,7 @@ def _booth_json(booth) -> dict:
 
 
 @api_bp.post("/shows/<slug>/booths/<code>/<action>")
-@api_require("admin", "organizer")
+@api_require("booths.layout")
 def block_booth(show, code, action):
     """Block or unblock a booth, with a reason (audited).
     ---
@@ -285,7 +284,7 @@ def block_booth(show, code, action):
 
 
 @api_bp.get("/shows/<slug>/discount-rules")
-@api_require(*SALES, "exhibitor")
+@api_require("booths.sell", "booths.portal")
 def list_discount_rules(show):
     """The show's published discount rules (``?retired=1`` includes retired ones).
     ---

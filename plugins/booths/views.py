@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import (Blueprint, abort, flash, g, make_response, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm_expo.access import public, require
 from crm_expo.errors import DomainError
+from crm_expo.access import public, require
+from crm_expo.permissions import can
 from crm_expo.extensions import db
 from crm_expo.i18n import parse_money
 from crm_expo.models import Organization
-from crm_expo.web import current_show
 from plugins.exhibitors.models import Exhibitor
 
 from . import operations as ops
@@ -25,8 +26,6 @@ from .forms import (ActionForm, BlockForm, DiscountRuleForm, ExceptionForm, Hold
 from .models import BOOTH_TYPES, Booking, Booth, Payment
 
 bp = Blueprint("booths", __name__, template_folder="templates")
-STAFF = ("admin", "organizer", "account_manager")
-ORGANIZER = ("admin", "organizer")
 HERE = os.path.dirname(os.path.abspath(__file__))
 TYPE_TITLES = {"shell": _l("Shell scheme"), "raw": _l("Raw space"), "corner": _l("Corner booth"),
                "peninsula": _l("Peninsula booth"), "island": _l("Island booth")}
@@ -52,14 +51,9 @@ def _exhibitor_choices(show):
 
 
 def _organizer() -> bool:
-    return current_user.role in ORGANIZER
+    return can("booths.layout")
 
 
-def _show():
-    show = current_show()
-    if show is None:
-        abort(404)
-    return show
 
 
 def _hall(show):
@@ -70,9 +64,9 @@ def _hall(show):
 
 
 @bp.route("/")
-@require(*STAFF, "exhibitor")
+@require("booths.sell", "booths.portal")
 def index():
-    show = _show()
+    show = g.show
     ops.expire_holds(show)
     halls, hall = _hall(show)
     svg = ops.hall_svg(show, hall) if hall else ""
@@ -88,17 +82,17 @@ def floorplan_js():
 
 
 @bp.route("/plan.pdf")
-@require(*STAFF)
+@require("booths.view")
 def plan_pdf():
-    show = _show()
+    show = g.show
     from . import pdf     # ReportLab loads when a PDF is asked for
     return _pdf(pdf.floor_plan_pdf(show), f"floorplan-{show.slug}.pdf")
 
 
 @bp.route("/booth/<code>", methods=["GET", "POST"])
-@require(*STAFF, "exhibitor")
+@require("booths.sell", "booths.portal")
 def booth(code):
-    show = _show()
+    show = g.show
     ops.expire_holds(show)
     b = ops.booth_by_code(show, code)
     if b is None:
@@ -161,19 +155,19 @@ def _back(default):
 
 
 @bp.route("/booth/<code>/block", methods=["POST"])
-@require(*ORGANIZER)
+@require("booths.layout")
 def block(code):
     return _set_blocked(code, True)
 
 
 @bp.route("/booth/<code>/unblock", methods=["POST"])
-@require(*ORGANIZER)
+@require("booths.layout")
 def unblock(code):
     return _set_blocked(code, False)
 
 
 def _set_blocked(code, blocked: bool):
-    show = _show()
+    show = g.show
     b = _booth_or_404(show, code)
     form = BlockForm()
     if not form.validate_on_submit():
@@ -195,9 +189,9 @@ def _form_errors(form) -> str:
 
 
 @bp.route("/booth/<code>/split", methods=["POST"])
-@require(*ORGANIZER)
+@require("booths.layout")
 def split(code):
-    show = _show()
+    show = g.show
     b = _booth_or_404(show, code)
     form = SplitForm()
     if not form.validate_on_submit():
@@ -215,9 +209,9 @@ def split(code):
 
 
 @bp.route("/booth/<code>/merge", methods=["POST"])
-@require(*ORGANIZER)
+@require("booths.layout")
 def merge(code):
-    show = _show()
+    show = g.show
     b = _booth_or_404(show, code)
     form = MergeForm()
     if not form.validate_on_submit():
@@ -237,10 +231,10 @@ def merge(code):
 
 
 @bp.route("/list")
-@require(*STAFF)
+@require("booths.view")
 def booth_list():
     """Every booth of a hall with status, type, size, list price and block reason."""
-    show = _show()
+    show = g.show
     ops.expire_holds(show)
     halls, hall = _hall(show)
     rows = ops.booth_rows(show, hall.id) if hall else []
@@ -259,11 +253,11 @@ def booth_list():
 
 # --- waiting list ---------------------------------------------------------------------------
 @bp.route("/waitlist", methods=["GET", "POST"])
-@require(*STAFF, "exhibitor")
+@require("booths.sell", "booths.portal")
 def waitlist():
     """Staff: every queue in order, and the offers made with their expiry and outcome; they
     add an exhibitor. Portal: the organization's own entries and offers; it joins for itself."""
-    show = _show()
+    show = g.show
     ops.expire_holds(show)
     portal = current_user.role == "exhibitor"
     own = ops.exhibitor_of_organization(show, current_user.organization_id) if portal else None
@@ -305,9 +299,9 @@ def waitlist():
 
 
 @bp.route("/waitlist/<int:entry_id>/leave", methods=["POST"])
-@require(*STAFF, "exhibitor")
+@require("booths.sell", "booths.portal")
 def waitlist_leave(entry_id):
-    show = _show()
+    show = g.show
     portal = current_user.role == "exhibitor"
     entry = ops.get_waitlist_entry(show, entry_id, current_user.organization_id if portal else None)
     if entry is None or (portal and current_user.organization_id is None):
@@ -325,9 +319,9 @@ def waitlist_leave(entry_id):
 
 # --- discount rules ---------------------------------------------------------------------------
 @bp.route("/rules", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("booths.layout")
 def rules():
-    show = _show()
+    show = g.show
     form = DiscountRuleForm()
     form.booth_type.choices = _type_choices(_("Any type"))
     if form.validate_on_submit():
@@ -346,9 +340,9 @@ def rules():
 
 
 @bp.route("/rules/<int:rule_id>", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("booths.layout")
 def rule(rule_id):
-    show = _show()
+    show = g.show
     found = next(((r, n) for r, n in ops.discount_rules(show) if r.id == rule_id), None)
     if found is None:
         abort(404)
@@ -374,9 +368,9 @@ def rule(rule_id):
 
 
 @bp.route("/rules/<int:rule_id>/retire", methods=["POST"])
-@require(*ORGANIZER)
+@require("booths.layout")
 def rule_retire(rule_id):
-    show = _show()
+    show = g.show
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -402,9 +396,9 @@ def _booking_or_404(show, booking_id) -> Booking:
 
 
 @bp.route("/booking/<int:booking_id>")
-@require(*STAFF)
+@require("booths.view")
 def booking(booking_id):
-    show = _show()
+    show = g.show
     b = _booking_or_404(show, booking_id)
     exhibitor = db.session.get(Exhibitor, b.exhibitor_id)
     payments = db.session.scalars(select(Payment).where(Payment.booking_id == b.id).order_by(Payment.id)).all()
@@ -414,9 +408,9 @@ def booking(booking_id):
 
 
 @bp.route("/booking/<int:booking_id>/<action>", methods=["POST"])
-@require(*STAFF)
+@require("booths.sell")
 def booking_action(booking_id, action):
-    show = _show()
+    show = g.show
     b = _booking_or_404(show, booking_id)
     forms = {"move": MoveForm, "pay": PaymentForm, "exception": ExceptionForm}
     form = forms.get(action, ActionForm)()
@@ -467,9 +461,9 @@ def _pdf(data: bytes, filename: str):
 
 
 @bp.route("/booking/<int:booking_id>/contract.pdf")
-@require(*STAFF, "exhibitor")
+@require("booths.sell", "booths.portal")
 def contract_pdf(booking_id):
-    show = _show()
+    show = g.show
     b = _booking_or_404(show, booking_id)
     if not b.contract_no:
         abort(404)
@@ -478,9 +472,9 @@ def contract_pdf(booking_id):
 
 
 @bp.route("/payment/<int:payment_id>/invoice.pdf")
-@require(*STAFF, "exhibitor")
+@require("booths.sell", "booths.portal")
 def invoice_pdf(payment_id):
-    show = _show()
+    show = g.show
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.show_id != show.id:
         abort(404)
@@ -490,9 +484,9 @@ def invoice_pdf(payment_id):
 
 
 @bp.route("/prices", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("booths.prices")
 def prices():
-    show = _show()
+    show = g.show
     pl = ops.price_list(show)
     form = PriceListForm(obj=pl)
     if request.method == "GET" and pl is not None:
@@ -523,16 +517,16 @@ def prices():
 
 
 @bp.route("/deviations")
-@require(*ORGANIZER)
+@require("booths.prices")
 def deviations():
-    show = _show()
+    show = g.show
     return render_template("booths/deviations.html", show=show, rows=ops.price_deviations(show))
 
 
 @bp.route("/deviations.csv")
-@require(*ORGANIZER)
+@require("booths.prices")
 def deviations_csv():
-    show = _show()
+    show = g.show
     header = [_("Booth"), _("Exhibitor"), _("List price"), _("Price"), _("Discount rule"), _("Exception reason"),
               _("Status")]
     rows = [[code, name_zh or name_en, f"{b.list_price_minor / 100:.2f}", f"{b.price_minor / 100:.2f}", rule or "",
@@ -542,9 +536,9 @@ def deviations_csv():
 
 
 @bp.route("/portal")
-@require("exhibitor")
+@require("booths.portal")
 def portal():
-    show = _show()
+    show = g.show
     bookings = ops.bookings_for_organization(show, current_user.organization_id)
     payments = {b.id: db.session.scalars(select(Payment).where(Payment.booking_id == b.id)).all() for b in bookings}
     return render_template("booths/portal.html", show=show, bookings=bookings, payments=payments,

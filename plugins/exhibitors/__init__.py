@@ -8,18 +8,25 @@ from crm_expo.plugins import NavItem, Plugin
 from .api import api_bp
 from .generate import demo, generate
 from .importing import importer
-from .operations import DEFAULT_REQUIRED_DOCUMENTS, REQUIRED_DOCUMENTS_KEY, on_collect_customer_history
-from .views import bp
+from .operations import (
+                         DEFAULT_REQUIRED_DOCUMENTS,
+                         REQUIRED_DOCUMENTS_KEY,
+                         exhibitor_for_organization,
+                         on_collect_customer_history,
+)
+from .views import bp, site_bp
 
 plugin = Plugin(
     name="exhibitors",
     title=_l("Exhibitors"),
     blueprint=bp,
+    site_blueprint=site_bp,
+    takes_part=lambda show, organization_id: exhibitor_for_organization(show, organization_id) is not None,
     api_blueprint=api_bp,
     models="plugins.exhibitors.models",
     requires=(),
-    nav=(NavItem(_l("Exhibitors"), "exhibitors.index", roles=("admin", "organizer", "account_manager", "service_agent")),
-         NavItem(_l("My company"), "exhibitors.portal", roles=("exhibitor",))),
+    nav=(NavItem(_l("Exhibitors"), "exhibitors.index", permissions=("exhibitors.view",)),
+         NavItem(_l("My company"), "exhibitors_site.portal", permissions=("exhibitors.portal",))),
     default_settings={REQUIRED_DOCUMENTS_KEY: DEFAULT_REQUIRED_DOCUMENTS},
     generate=generate,
     demo=demo,

@@ -11,8 +11,6 @@ from . import operations as ops
 from .models import STATUSES, Exhibitor
 
 api_bp = Blueprint("exhibitors_api", __name__, url_prefix="/api/v1")
-READERS = ("admin", "organizer", "account_manager", "service_agent", "desk", "exhibitor")
-WRITERS = ("admin", "organizer", "account_manager")
 
 
 def exhibitor_json(ex: Exhibitor) -> dict:
@@ -46,7 +44,7 @@ def _refused(exc: ops.ExhibitorError):
 
 
 @api_bp.get("/shows/<slug>/exhibitors")
-@api_require(*READERS)
+@api_require("exhibitors.read")
 def list_exhibitors(show):
     """List the show's exhibitors.
     ---
@@ -73,7 +71,7 @@ def list_exhibitors(show):
 
 
 @api_bp.get("/shows/<slug>/exhibitors/<int:exhibitor_id>")
-@api_require(*READERS)
+@api_require("exhibitors.read")
 def get_exhibitor(show, exhibitor_id):
     """One exhibitor.
     ---
@@ -86,7 +84,7 @@ def get_exhibitor(show, exhibitor_id):
 
 
 @api_bp.post("/shows/<slug>/exhibitors")
-@api_require(*WRITERS)
+@api_require("exhibitors.edit")
 def create_exhibitor(show):
     """Register a company as an exhibitor of the show.
     ---
@@ -130,7 +128,7 @@ def create_exhibitor(show):
 
 
 @api_bp.patch("/shows/<slug>/exhibitors/<int:exhibitor_id>")
-@api_require(*WRITERS, "exhibitor")
+@api_require("exhibitors.edit", "exhibitors.portal")
 def update_exhibitor(show, exhibitor_id):
     """Change an exhibitor (portal callers: their own profile fields only).
     ---

@@ -7,32 +7,30 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm_expo.access import require
 from crm_expo.errors import DomainError
+from crm_expo.access import require
+from crm_expo.permissions import can
 from crm_expo.extensions import db
 from crm_expo.listing import ListRequestError, position_from
 from crm_expo.models import Organization, Show
-from crm_expo.web import current_show, show_or_404
 
 from . import operations as ops
 from .forms import (CategoryForm, DocumentForm, ExhibitorForm, ImportForm, MergeForm, PortalProfileForm,
                     RequiredDocumentsForm, ReviewForm, StaffForm, StatusForm)
 from .models import DOCUMENT_KINDS, KINDS, STATUS_TITLES, STATUSES, TRANSITIONS, Exhibitor
 
-bp = Blueprint("exhibitors", __name__, template_folder="templates")
-
-STAFF = ("admin", "organizer", "account_manager", "service_agent")
-EDITORS = ("admin", "organizer", "account_manager")
-REVIEWERS = ("admin", "organizer")
+bp = Blueprint("exhibitors", __name__, template_folder="templates")          # /shows/<slug>/exhibitors
+site_bp = Blueprint("exhibitors_site", __name__, template_folder="templates")  # /exhibitors: not about one show
 
 
-def _load(slug: str, exhibitor_id: int) -> tuple[Show, Exhibitor]:
-    show = show_or_404(slug)
+
+def _load(exhibitor_id: int) -> tuple[Show, Exhibitor]:
+    show = g.show
     ex = ops.get_exhibitor(show, exhibitor_id)
     if ex is None:
         abort(404)
@@ -47,24 +45,15 @@ def _portal() -> bool:
 
 # --- lists ------------------------------------------------------------------------------------
 @bp.route("/")
-@require(*STAFF)
+@require("exhibitors.view")
 def index():
-    show = current_show()
-    if show is None:
-        return render_template("exhibitors/no_show.html")
-    return _list(show)
+    return _list(g.show)
 
 
 def _filters() -> dict:
     return {"q": request.args.get("q", "").strip(), "status": request.args.get("status", ""),
             "category_id": request.args.get("category", type=int), "country": request.args.get("country", "").strip(),
             "account_manager_id": request.args.get("manager", type=int), "sort": request.args.get("sort", "name")}
-
-
-@bp.route("/<slug>/")
-@require(*STAFF)
-def list_exhibitors(slug):
-    return _list(show_or_404(slug))
 
 
 def _list(show: Show):
@@ -83,13 +72,13 @@ def _list(show: Show):
                            counts=ops.status_counts(show), statuses=STATUSES, status_titles=STATUS_TITLES)
 
 
-@bp.route("/<slug>/export.<fmt>")
-@require(*STAFF)
-def export(slug, fmt):
+@bp.route("/export.<fmt>")
+@require("exhibitors.view")
+def export(fmt):
     from crm_expo.exports import csv_response, xlsx_response
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    show = show_or_404(slug)
+    show = g.show
     f = _filters()
     header = [_("Id"), _("Company name (Chinese)"), _("Company name (English)"), _("Status"), _("Participation"),
               _("Country"), _("Province / state"), _("Business licence number"), _("Email"), _("Phone"),
@@ -122,10 +111,10 @@ def _exhibitor_fields(form: ExhibitorForm) -> dict:
             "category_ids": form.category_ids.data or [], "notes": form.notes.data or ""}
 
 
-@bp.route("/<slug>/new", methods=["GET", "POST"])
-@require(*EDITORS)
-def create(slug):
-    show = show_or_404(slug)
+@bp.route("/new", methods=["GET", "POST"])
+@require("exhibitors.edit")
+def create():
+    show = g.show
     form = ExhibitorForm()
     _fill_choices(form, show)
     duplicates = []
@@ -151,10 +140,10 @@ def create(slug):
     return render_template("exhibitors/form.html", show=show, form=form, exhibitor=None, duplicates=duplicates)
 
 
-@bp.route("/<slug>/<int:exhibitor_id>")
-@require(*STAFF, "exhibitor")
-def detail(slug, exhibitor_id):
-    show, ex = _load(slug, exhibitor_id)
+@bp.route("/<int:exhibitor_id>")
+@require("exhibitors.view", "exhibitors.portal")
+def detail(exhibitor_id):
+    show, ex = _load(exhibitor_id)
     status_form = StatusForm()
     status_form.status.choices = [(s, STATUS_TITLES[s]) for s in STATUSES if s in TRANSITIONS[ex.status]]
     co_exhibitors = db.session.scalars(select(Exhibitor).where(Exhibitor.main_exhibitor_id == ex.id)).all()
@@ -162,14 +151,14 @@ def detail(slug, exhibitor_id):
                            document_form=DocumentForm(), review_form=ReviewForm(), staff_form=StaffForm(),
                            missing=ops.missing_documents(ex), missing_text=ops.describe_missing(ops.missing_documents(ex)), required=ops.required_documents(show),
                            co_exhibitors=co_exhibitors, portal=_portal(),
-                           can_edit=current_user.role in EDITORS or _portal(),
-                           can_review=current_user.role in REVIEWERS)
+                           can_edit=can("exhibitors.edit", "exhibitors.portal"),
+                           can_review=can("exhibitors.review"))
 
 
-@bp.route("/<slug>/<int:exhibitor_id>/edit", methods=["GET", "POST"])
-@require(*EDITORS, "exhibitor")
-def edit(slug, exhibitor_id):
-    show, ex = _load(slug, exhibitor_id)
+@bp.route("/<int:exhibitor_id>/edit", methods=["GET", "POST"])
+@require("exhibitors.edit", "exhibitors.portal")
+def edit(exhibitor_id):
+    show, ex = _load(exhibitor_id)
     org = ex.organization
     portal = _portal()
     form = (PortalProfileForm if portal else ExhibitorForm)(
@@ -198,10 +187,10 @@ def edit(slug, exhibitor_id):
     return render_template("exhibitors/form.html", show=show, form=form, exhibitor=ex, duplicates=[])
 
 
-@bp.route("/<slug>/<int:exhibitor_id>/status", methods=["POST"])
-@require(*REVIEWERS)
-def change_status(slug, exhibitor_id):
-    show, ex = _load(slug, exhibitor_id)
+@bp.route("/<int:exhibitor_id>/status", methods=["POST"])
+@require("exhibitors.review")
+def change_status(exhibitor_id):
+    show, ex = _load(exhibitor_id)
     form = StatusForm()
     if form.validate_on_submit():
         try:
@@ -216,10 +205,10 @@ def change_status(slug, exhibitor_id):
 
 
 # --- documents ----------------------------------------------------------------------------------
-@bp.route("/<slug>/<int:exhibitor_id>/documents", methods=["POST"])
-@require(*EDITORS, "exhibitor")
-def upload_document(slug, exhibitor_id):
-    show, ex = _load(slug, exhibitor_id)
+@bp.route("/<int:exhibitor_id>/documents", methods=["POST"])
+@require("exhibitors.edit", "exhibitors.portal")
+def upload_document(exhibitor_id):
+    show, ex = _load(exhibitor_id)
     form = DocumentForm()
     if form.validate_on_submit():
         upload = form.file.data
@@ -237,10 +226,10 @@ def upload_document(slug, exhibitor_id):
     return redirect(url_for("exhibitors.detail", slug=show.slug, exhibitor_id=ex.id))
 
 
-@bp.route("/<slug>/<int:exhibitor_id>/documents/<int:document_id>")
-@require(*STAFF, "exhibitor")
-def download_document(slug, exhibitor_id, document_id):
-    _show, ex = _load(slug, exhibitor_id)
+@bp.route("/<int:exhibitor_id>/documents/<int:document_id>")
+@require("exhibitors.view", "exhibitors.portal")
+def download_document(exhibitor_id, document_id):
+    _show, ex = _load(exhibitor_id)
     doc = ops.get_document(ex, document_id)
     if doc is None or not os.path.exists(ops.document_path(doc)):
         abort(404)
@@ -252,10 +241,10 @@ def download_document(slug, exhibitor_id, document_id):
     return response
 
 
-@bp.route("/<slug>/<int:exhibitor_id>/documents/<int:document_id>/review", methods=["POST"])
-@require(*REVIEWERS)
-def review_document(slug, exhibitor_id, document_id):
-    show, ex = _load(slug, exhibitor_id)
+@bp.route("/<int:exhibitor_id>/documents/<int:document_id>/review", methods=["POST"])
+@require("exhibitors.review")
+def review_document(exhibitor_id, document_id):
+    show, ex = _load(exhibitor_id)
     doc = ops.get_document(ex, document_id)
     if doc is None:
         abort(404)
@@ -272,10 +261,10 @@ def review_document(slug, exhibitor_id, document_id):
 
 
 # --- stand staff ----------------------------------------------------------------------------------
-@bp.route("/<slug>/<int:exhibitor_id>/staff", methods=["POST"])
-@require(*EDITORS, "exhibitor")
-def add_staff(slug, exhibitor_id):
-    show, ex = _load(slug, exhibitor_id)
+@bp.route("/<int:exhibitor_id>/staff", methods=["POST"])
+@require("exhibitors.edit", "exhibitors.portal")
+def add_staff(exhibitor_id):
+    show, ex = _load(exhibitor_id)
     form = StaffForm()
     if form.validate_on_submit():
         try:
@@ -290,10 +279,10 @@ def add_staff(slug, exhibitor_id):
     return redirect(url_for("exhibitors.detail", slug=show.slug, exhibitor_id=ex.id))
 
 
-@bp.route("/<slug>/<int:exhibitor_id>/staff/<int:staff_id>/remove", methods=["POST"])
-@require(*EDITORS, "exhibitor")
-def remove_staff(slug, exhibitor_id, staff_id):
-    show, ex = _load(slug, exhibitor_id)
+@bp.route("/<int:exhibitor_id>/staff/<int:staff_id>/remove", methods=["POST"])
+@require("exhibitors.edit", "exhibitors.portal")
+def remove_staff(exhibitor_id, staff_id):
+    show, ex = _load(exhibitor_id)
     if not _csrf_ok():
         abort(400)
     try:
@@ -313,10 +302,10 @@ def _csrf_ok() -> bool:
 
 
 # --- show settings: categories and required documents --------------------------------------------
-@bp.route("/<slug>/settings", methods=["GET", "POST"])
-@require(*REVIEWERS)
-def settings(slug):
-    show = show_or_404(slug)
+@bp.route("/settings", methods=["GET", "POST"])
+@require("exhibitors.review")
+def settings():
+    show = g.show
     category_form = CategoryForm(prefix="cat")
     docs_form = RequiredDocumentsForm(prefix="docs", data=None if request.method == "POST"
                                       else {"kinds": ops.required_documents(show)})
@@ -337,30 +326,30 @@ def settings(slug):
 
 
 # --- import -------------------------------------------------------------------------------------------
-@bp.route("/<slug>/import", methods=["GET", "POST"])
-@require(*REVIEWERS)
-def import_page(slug):
+@bp.route("/import", methods=["GET", "POST"])
+@require("exhibitors.review")
+def import_page():
     """Upload → dry run shown as a preview → confirm → the real import of the same file."""
     from crm_expo.import_page import import_upload_page
 
     from .importing import COLUMNS, apply_rows
     return import_upload_page(
-        show_or_404(slug), "exhibitors", COLUMNS, apply_rows, form=ImportForm(), endpoint="exhibitors.import_page",
+        g.show, "exhibitors", COLUMNS, apply_rows, form=ImportForm(), endpoint="exhibitors.import_page",
         title=_("Import exhibitors"),
         columns_help=_("Columns: 公司名称 / company name (English), 统一社会信用代码, country, province, email, phone, "
                        "categories (codes), notes. CSV (UTF-8 or GB18030) or XLSX."))
 
 
 # --- the organization page: remember the customer ---------------------------------------------------
-@bp.route("/organizations/<int:organization_id>", methods=["GET", "POST"])
-@require(*STAFF)
+@site_bp.route("/organizations/<int:organization_id>", methods=["GET", "POST"])
+@require("organizations.view")
 def organization(organization_id):
     org = db.session.get(Organization, organization_id)
     if org is None:
         abort(404)
     form = MergeForm()
     if request.method == "POST":
-        if current_user.role not in REVIEWERS:
+        if not can("organizations.merge"):
             abort(403)
         if form.validate_on_submit():
             from crm_expo.customers import merge_organizations
@@ -375,17 +364,17 @@ def organization(organization_id):
                     flash(str(exc), "error")
                 else:
                     flash(_("Merged: every record of the duplicate now belongs to this company."), "success")
-                    return redirect(url_for("exhibitors.organization", organization_id=org.id))
+                    return redirect(url_for("exhibitors_site.organization", organization_id=org.id))
     from crm_expo.customers import find_duplicate_organizations
     return render_template("exhibitors/organization.html", org=org, history=ops.customer_history(org), form=form,
                            duplicates=find_duplicate_organizations(org.name_zh, org.name_en, org.licence_no,
                                                                    exclude_id=org.id),
-                           can_merge=current_user.role in REVIEWERS)
+                           can_merge=can("organizations.merge"))
 
 
 # --- the exhibitor portal --------------------------------------------------------------------------------
-@bp.route("/portal/")
-@require("exhibitor")
+@site_bp.route("/portal/")
+@require("exhibitors.portal")
 def portal():
     rows = db.session.execute(select(Exhibitor, Show).join(Show, Show.id == Exhibitor.show_id)
                               .where(Exhibitor.organization_id == current_user.organization_id)

@@ -11,5 +11,5 @@ plugin = Plugin(
     blueprint=bp,
     models="plugins.loyalty.models",
     requires=('exhibitors',),
-    nav=(NavItem(_l("Loyalty"), "loyalty.index", roles=('admin', 'organizer', 'account_manager')),),
+    nav=(NavItem(_l("Loyalty"), "loyalty.index", permissions=("loyalty.view",)),),
 )

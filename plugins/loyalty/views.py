@@ -6,6 +6,6 @@ bp = Blueprint("loyalty", __name__, template_folder="templates")
 
 
 @bp.route("/")
-@require('admin', 'organizer', 'account_manager')
+@require("loyalty.view")
 def index():
     return render_template("loyalty/index.html")

@@ -31,6 +31,19 @@ def _default_settings():
     return dict(DEFAULT_SETTINGS)
 
 
+def _routed_requests(show, organization_id) -> bool:
+    """A company that service requests of the show are routed to (a contractor fixing a
+    socket) takes part in it, appointed or not."""
+    from sqlalchemy import select
+
+    from crm_expo.extensions import db
+
+    from .models import ServiceRequest
+    return db.session.scalar(select(ServiceRequest.id).where(
+        ServiceRequest.show_id == show.id, ServiceRequest.supplier_organization_id == organization_id).limit(1)) \
+        is not None
+
+
 plugin = Plugin(
     name="onsite",
     title=_l("On site"),
@@ -38,13 +51,14 @@ plugin = Plugin(
     api_blueprint=api_bp,
     models="plugins.onsite.models",
     requires=("visitors", "exhibitors", "suppliers"),
-    nav=(NavItem(_l("On site"), "onsite.index", roles=("admin", "organizer", "service_agent", "desk")),
-         NavItem(_l("Service requests"), "onsite.supplier_requests", roles=("supplier",)),
-         NavItem(_l("Suggestions and complaints"), "onsite.portal", roles=("exhibitor",)),
-         NavItem(_l("Leads"), "onsite.leads", roles=("exhibitor",))),
+    nav=(NavItem(_l("On site"), "onsite.index", permissions=("onsite.view",)),
+         NavItem(_l("Service requests"), "onsite.supplier_requests", permissions=("onsite.supplier",)),
+         NavItem(_l("Suggestions and complaints"), "onsite.portal", permissions=("onsite.portal",)),
+         NavItem(_l("Leads"), "onsite.leads", permissions=("onsite.portal",))),
     default_settings=_default_settings(),
     generate=_generate,
     reports={"attendance": _attendance_report},
     signal_handlers=((signals.collect_customer_history, _customer_history),),
     init_app=init_app,
+    takes_part=_routed_requests,
 )

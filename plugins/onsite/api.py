@@ -10,7 +10,6 @@ from crm_expo.api.fast_lane import add_fast_route
 from . import operations as ops
 
 api_bp = Blueprint("onsite_api", __name__)
-CHECKIN_ROLES = ("admin", "organizer", "desk")
 
 
 def init_app(app: Flask) -> None:
@@ -20,7 +19,7 @@ def init_app(app: Flask) -> None:
 
 
 @api_bp.post("/shows/<slug>/checkins")
-@api_require(*CHECKIN_ROLES, light_show=True)
+@api_require("onsite.desk", light_show=True)
 def checkin(show):
     """Check a badge in (or out) at a gate.
     ---
@@ -65,7 +64,7 @@ def scan_answer(show, data: dict, user_id: int | None = None) -> dict:
 
 
 @api_bp.get("/shows/<slug>/checkins/count")
-@api_require(*CHECKIN_ROLES)
+@api_require("onsite.desk")
 def checkin_count(show):
     """Admitted entries today at a gate (the desk's counter).
     ---

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
+from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request,
+                   send_from_directory, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,7 +13,6 @@ from sqlalchemy import select
 from crm_expo.access import public, require
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
-from crm_expo.web import current_show
 from plugins.visitors import operations as visitor_ops
 from plugins.visitors.models import Registration
 
@@ -20,17 +20,8 @@ from . import forms, operations as ops
 from .models import BadgePrint, ServiceRequest
 
 bp = Blueprint("onsite", __name__, template_folder="templates")
-STAFF = ("admin", "organizer", "service_agent", "desk")
-DESK = ("admin", "organizer", "desk")
-CENTRE = ("admin", "organizer", "service_agent", "desk")
 
 
-def _show():
-    show = current_show()
-    if show is None:
-        flash(_("Create a show first."), "error")
-        abort(404)
-    return show
 
 
 def _pdf(data: bytes, name: str):
@@ -38,9 +29,9 @@ def _pdf(data: bytes, name: str):
 
 
 @bp.route("/")
-@require(*STAFF)
+@require("onsite.view")
 def index():
-    show = current_show()
+    show = g.show
     return render_template("onsite/index.html", show=show,
                            figures=ops.attendance(show) if show else None,
                            kpis=ops.service_kpis(show) if show else None,
@@ -61,9 +52,9 @@ def asset(name):
 
 # --- registration desk ------------------------------------------------------------------------
 @bp.route("/desk")
-@require(*DESK)
+@require("onsite.desk")
 def desk():
-    show = _show()
+    show = g.show
     gate = (request.args.get("gate") or "A").strip()[:64]
     return render_template("onsite/desk.html", show=show, gate=gate, walkin=forms.WalkInForm(),
                            count=ops.gate_count(show, gate), badge_id=request.args.get("badge", type=int),
@@ -71,9 +62,9 @@ def desk():
 
 
 @bp.route("/desk/search")
-@require(*DESK)
+@require("onsite.desk")
 def desk_search():
-    show = _show()
+    show = g.show
     found = ops.search_registrations(show, request.args.get("q", ""))
     return jsonify(items=[dict(p, code=r.badge_code, reprint_url=url_for("onsite.reprint", reg_id=r.id),
                                badge_url=url_for("onsite.badge", reg_id=r.id))
@@ -81,9 +72,9 @@ def desk_search():
 
 
 @bp.route("/desk/walkin", methods=["POST"])
-@require(*DESK)
+@require("onsite.desk")
 def walkin():
-    show = _show()
+    show = g.show
     form = forms.WalkInForm()
     gate = (request.args.get("gate") or "A")[:64]
     if not form.validate_on_submit():
@@ -110,12 +101,12 @@ def walkin():
 
 
 @bp.route("/desk/badge/<int:reg_id>")
-@require(*DESK)
+@require("onsite.desk")
 def badge(reg_id):
     """First print of a badge; a badge printed before goes through the reprint form.
     ``?auto=1`` is the desk printing on check-in: a badge printed before is then answered
     409 with the reason (never reprinted without one), so the desk can say so."""
-    show = _show()
+    show = g.show
     reg = visitor_ops.get_registration(show, reg_id) or abort(404)
     if db.session.scalar(select(BadgePrint.id).where(BadgePrint.registration_id == reg.id).limit(1)):
         if request.args.get("auto"):
@@ -137,9 +128,9 @@ def badge(reg_id):
 
 
 @bp.route("/desk/reprint/<int:reg_id>", methods=["GET", "POST"])
-@require(*DESK)
+@require("onsite.desk")
 def reprint(reg_id):
-    show = _show()
+    show = g.show
     reg = visitor_ops.get_registration(show, reg_id) or abort(404)
     form = forms.ReprintForm()
     if form.validate_on_submit():
@@ -156,10 +147,10 @@ def reprint(reg_id):
 
 
 @bp.route("/badges", methods=["GET", "POST"])
-@require("admin", "organizer")
+@require("onsite.manage")
 def badges():
     """Batch printing for all pre-registered visitors of a category."""
-    show = _show()
+    show = g.show
     form = forms.BatchBadgesForm()
     if form.validate_on_submit():
         stmt = select(Registration).where(Registration.show_id == show.id,
@@ -178,34 +169,34 @@ def badges():
 
 
 @bp.route("/attendance")
-@require("admin", "organizer")
+@require("onsite.manage")
 def attendance():
-    show = _show()
+    show = g.show
     return render_template("onsite/attendance.html", show=show, figures=ops.attendance(show))
 
 
 @bp.route("/attendance.pdf")
-@require("admin", "organizer")
+@require("onsite.manage")
 def attendance_pdf():
-    show = _show()
+    show = g.show
     from .pdf import attendance_report     # ReportLab loads when a PDF is asked for
     return _pdf(attendance_report(show, ops.attendance(show)), f"attendance-{show.slug}.pdf")
 
 
 # --- service centre ---------------------------------------------------------------------------
 @bp.route("/service")
-@require(*CENTRE)
+@require("onsite.service")
 def service():
-    show = _show()
+    show = g.show
     status = request.args.get("status", "open")
     return render_template("onsite/service.html", show=show, status=status, ops=ops,
                            requests=ops.requests_for(show, status=status), kpis=ops.service_kpis(show))
 
 
 @bp.route("/service/new", methods=["GET", "POST"])
-@require(*CENTRE)
+@require("onsite.service")
 def service_new():
-    show = _show()
+    show = g.show
     form = forms.ServiceRequestForm()
     if form.validate_on_submit():
         try:
@@ -222,7 +213,7 @@ def service_new():
 
 
 def _request_or_404(request_id: int) -> ServiceRequest:
-    show = _show()
+    show = g.show
     req = db.session.get(ServiceRequest, request_id)
     if req is None or req.show_id != show.id:
         abort(404)
@@ -230,7 +221,7 @@ def _request_or_404(request_id: int) -> ServiceRequest:
 
 
 @bp.route("/service/<int:request_id>")
-@require(*CENTRE)
+@require("onsite.service")
 def service_request(request_id):
     req = _request_or_404(request_id)
     return render_template("onsite/service_request.html", req=req, ops=ops, assign=forms.AssignForm(),
@@ -239,7 +230,7 @@ def service_request(request_id):
 
 
 @bp.route("/service/<int:request_id>/<action>", methods=["POST"])
-@require(*CENTRE)
+@require("onsite.service")
 def service_action(request_id, action):
     req = _request_or_404(request_id)
     try:
@@ -276,10 +267,10 @@ def service_action(request_id, action):
 
 # --- portals ----------------------------------------------------------------------------------
 @bp.route("/supplier", methods=["GET", "POST"])
-@require("supplier")
+@require("onsite.supplier")
 def supplier_requests():
     """Requests the service centre routed to the signed-in supplier: see and update them."""
-    show = _show()
+    show = g.show
     if request.method == "POST":
         form = forms.NoteForm()
         req = db.session.get(ServiceRequest, request.args.get("id", type=int) or 0)
@@ -299,10 +290,10 @@ def supplier_requests():
 
 
 @bp.route("/portal", methods=["GET", "POST"])
-@require("exhibitor")
+@require("onsite.portal")
 def portal():
     """The exhibitors' suggestion and complaint book (授予客户建议权)."""
-    show = _show()
+    show = g.show
     form = forms.PortalRequestForm()
     if form.validate_on_submit():
         try:
@@ -325,10 +316,10 @@ LEAD_HEADER = ("lead", "category", "name", "name_en", "company", "email", "phone
 
 
 @bp.route("/leads", methods=["GET", "POST"])
-@require("exhibitor")
+@require("onsite.portal")
 def leads():
     """Exhibitor staff scan visitor badges at the booth (phone page, scanner wedge or typing)."""
-    show = _show()
+    show = g.show
     form = forms.LeadForm()
     if form.validate_on_submit():
         try:
@@ -348,10 +339,10 @@ def leads():
 
 
 @bp.route("/leads.<fmt>")
-@require("exhibitor")
+@require("onsite.portal")
 def leads_export(fmt):
     from crm_expo.exports import csv_response, xlsx_response
-    show = _show()
+    show = g.show
     if fmt not in ("csv", "xlsx"):
         abort(404)
     try:
@@ -363,18 +354,18 @@ def leads_export(fmt):
 
 
 @bp.route("/leads/counts")
-@require("admin", "organizer")
+@require("onsite.manage")
 def lead_counts():
-    show = _show()
+    show = g.show
     return render_template("onsite/lead_counts.html", show=show, counts=ops.lead_counts(show))
 
 
 # --- proactive service --------------------------------------------------------------------------
 @bp.route("/service/recurring", methods=["GET", "POST"])
-@require("admin", "organizer", "service_agent")
+@require("onsite.recurring")
 def recurring():
     """Recurring problems, and promoting one to a notice exhibitors see in their portal."""
-    show = _show()
+    show = g.show
     form = forms.NoticeForm()
     if form.validate_on_submit():
         try:

@@ -13,8 +13,6 @@ from . import operations as ops
 from .models import ORDER_STATUSES, CatalogueItem, ServiceOrder, Supplier
 
 api_bp = Blueprint("suppliers_api", __name__, url_prefix="/api/v1")
-READERS = ("admin", "organizer", "account_manager", "service_agent", "supplier")
-WRITERS = ("admin", "organizer")
 
 
 def item_json(item: CatalogueItem) -> dict:
@@ -50,7 +48,7 @@ def _load(show, supplier_id) -> Supplier:
 
 
 @api_bp.get("/shows/<slug>/suppliers")
-@api_require(*READERS)
+@api_require("suppliers.view", "suppliers.portal")
 def list_suppliers(show):
     """The show's official contractors (a supplier portal caller sees only itself).
     ---
@@ -72,7 +70,7 @@ def list_suppliers(show):
 
 
 @api_bp.get("/shows/<slug>/suppliers/<int:supplier_id>")
-@api_require(*READERS)
+@api_require("suppliers.view", "suppliers.portal")
 def get_supplier(show, supplier_id):
     """One official contractor with its catalogue for the show.
     ---
@@ -85,7 +83,7 @@ def get_supplier(show, supplier_id):
 
 
 @api_bp.post("/shows/<slug>/suppliers")
-@api_require(*WRITERS)
+@api_require("suppliers.edit")
 def create_supplier(show):
     """Create a supplier (or take the existing one of that company) and appoint it to the show.
     ---
@@ -128,7 +126,7 @@ def create_supplier(show):
 
 
 @api_bp.patch("/shows/<slug>/suppliers/<int:supplier_id>")
-@api_require(*WRITERS)
+@api_require("suppliers.edit")
 def update_supplier(show, supplier_id):
     """Change a supplier's profile or categories.
     ---
@@ -149,7 +147,6 @@ def update_supplier(show, supplier_id):
 
 
 # --- exhibitor service orders (issue #5) -------------------------------------------------------------
-ORDER_READERS = READERS + ("exhibitor",)
 
 
 def order_json(order: ServiceOrder) -> dict:
@@ -185,7 +182,7 @@ def _load_order(show, order_id) -> ServiceOrder:
 
 
 @api_bp.get("/shows/<slug>/service-orders")
-@api_require(*ORDER_READERS)
+@api_require("suppliers.orders", "suppliers.portal", "suppliers.order")
 def list_orders(show):
     """Service orders of the show, newest first (portal tokens: their own only).
     ---
@@ -210,7 +207,7 @@ def list_orders(show):
 
 
 @api_bp.get("/shows/<slug>/service-orders/<int:order_id>")
-@api_require(*ORDER_READERS)
+@api_require("suppliers.orders", "suppliers.portal", "suppliers.order")
 def get_order(show, order_id):
     """One service order with its lines.
     ---
@@ -223,7 +220,7 @@ def get_order(show, order_id):
 
 
 @api_bp.post("/shows/<slug>/service-orders")
-@api_require("admin", "organizer", "exhibitor")
+@api_require("suppliers.edit", "suppliers.order")
 def create_order(show):
     """Order catalogue items for an exhibitor. An exhibitor token orders for its own company;
     an organizer names ``exhibitor_id``. Items of several suppliers are split into one order
@@ -269,7 +266,7 @@ def create_order(show):
 
 
 @api_bp.post("/shows/<slug>/service-orders/<int:order_id>/<action>")
-@api_require("admin", "organizer", "exhibitor", "supplier")
+@api_require("suppliers.edit", "suppliers.order", "suppliers.portal")
 def order_transition(show, order_id, action):
     """Move an order: ``confirm`` and ``deliver`` (the supplier or the organizer), ``cancel``
     with ``{"reason"}`` (the exhibitor before confirmation, or the organizer).

@@ -14,7 +14,7 @@ plugin = Plugin(
     api_blueprint=api_bp,
     models="plugins.visitors.models",
     requires=(),
-    nav=(NavItem(_l("Visitors"), "visitors.index", roles=('admin', 'organizer', 'account_manager', 'service_agent', 'desk')),),
+    nav=(NavItem(_l("Visitors"), "visitors.index", permissions=("visitors.view",)),),
     generate=generate,
     importers={"visitors": importer},
 )

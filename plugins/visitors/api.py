@@ -5,14 +5,12 @@ from flask import Blueprint, jsonify
 
 from crm_expo.api import ApiError, api_require, caller_role, json_body, paginate
 from crm_expo.extensions import db
+from crm_expo.permissions import role_may
 
 from . import operations as ops
 
 api_bp = Blueprint("visitors_api", __name__)
 
-READ = ("admin", "organizer", "account_manager", "service_agent", "desk")
-WRITE = ("admin", "organizer", "desk")
-SEES_CODE = ("admin", "organizer", "desk")
 
 
 def visitor_json(reg) -> dict:
@@ -27,7 +25,7 @@ def visitor_json(reg) -> dict:
                        "company": (p.organization.name_zh or p.organization.name_en) if p.organization else "",
                        "consents": {"marketing": p.consent("marketing"),
                                     "share_with_exhibitors": p.consent("share_with_exhibitors")}}}
-    if caller_role() in SEES_CODE:
+    if role_may(caller_role(), "visitors.edit"):
         data["badge_code"] = reg.badge_code
     return data
 
@@ -39,7 +37,7 @@ def _error(exc: ops.VisitorError) -> ApiError:
 
 
 @api_bp.get("/shows/<slug>/visitors")
-@api_require(*READ)
+@api_require("visitors.view")
 def list_visitors(show):
     """List the show's visitor registrations.
     ---
@@ -66,7 +64,7 @@ def list_visitors(show):
 
 
 @api_bp.post("/shows/<slug>/visitors")
-@api_require(*WRITE)
+@api_require("visitors.edit")
 def create_visitor(show):
     """Register a visitor.
     ---
@@ -100,14 +98,14 @@ def _get(show, registration_id):
 
 
 @api_bp.get("/shows/<slug>/visitors/<int:registration_id>")
-@api_require(*READ)
+@api_require("visitors.view")
 def get_visitor(show, registration_id):
     """One visitor registration."""
     return jsonify(visitor_json(_get(show, registration_id)))
 
 
 @api_bp.patch("/shows/<slug>/visitors/<int:registration_id>")
-@api_require(*WRITE)
+@api_require("visitors.edit")
 def patch_visitor(show, registration_id):
     """Change a visitor's details, category, concession, answers or consents.
     ---

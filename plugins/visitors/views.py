@@ -8,21 +8,20 @@ import io
 import os
 import secrets
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file,
                    session, url_for)
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm_expo.access import public, require
 from crm_expo.errors import DomainError
+from crm_expo.access import public, require
+from crm_expo.permissions import can
 from crm_expo.exports import csv_response, xlsx_response
 from crm_expo.extensions import db, limiter
 from crm_expo.i18n import parse_money
 from crm_expo.imports import ImportFileError, run_import
 from crm_expo.listing import ListRequestError, position_from
-from crm_expo.models import Show
-from crm_expo.web import current_show, show_or_404
 
 from . import bulk, forms
 from . import operations as ops
@@ -30,25 +29,16 @@ from .models import CATEGORIES, CATEGORY_TITLES, VERIFICATION_TITLES, VERIFICATI
 
 bp = Blueprint("visitors", __name__, template_folder="templates")
 
-STAFF = ("admin", "organizer", "account_manager", "service_agent", "desk")
-MANAGE = ("admin", "organizer", "desk")
-ORGANIZER = ("admin", "organizer")
 
 
 def _locale() -> str:
     return str(get_locale() or "zh")
 
 
-def _show() -> Show:
-    show = current_show()
-    if show is None:
-        flash(_("Create a show first."), "info")
-        abort(404)
-    return show
 
 
 def _registration(registration_id: int):
-    reg = ops.get_registration(_show(), registration_id)
+    reg = ops.get_registration(g.show, registration_id)
     if reg is None:
         abort(404)
     return reg
@@ -74,9 +64,9 @@ def qr_data_uri(code: str) -> str:
 
 # --- staff pages -------------------------------------------------------------------------
 @bp.route("/")
-@require(*STAFF)
+@require("visitors.view")
 def index():
-    show = current_show()
+    show = g.show
     if show is None:
         return render_template("visitors/index.html", show=None)
     filters = _filters()
@@ -109,9 +99,9 @@ def _short_datetime():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@require(*MANAGE)
+@require("visitors.edit")
 def new():
-    show = _show()
+    show = g.show
     questions = ops.questions_for(show)
     form = forms.registration_form(forms.StaffRegistrationForm, questions, _locale())
     if form.validate_on_submit():
@@ -139,23 +129,23 @@ def _field_error(form, exc: DomainError) -> None:
 
 
 @bp.route("/<int:registration_id>")
-@require(*STAFF)
+@require("visitors.view")
 def detail(registration_id):
     reg = _registration(registration_id)
     show = reg.show
-    can_manage = current_user.role in MANAGE
+    can_manage = can("visitors.edit")
     return render_template(
         "visitors/detail.html", reg=reg, show=show, questions=ops.questions_for(show), locale=_locale(),
         cards=ops.business_cards(reg), can_manage=can_manage, verify_form=forms.VerifyForm(),
         badge_form=forms.ReplaceBadgeForm(), card_form=forms.CardForm(), cancel_form=forms.CancelForm(),
-        show_code=current_user.role in MANAGE,
-        qr=qr_data_uri(reg.badge_code) if current_user.role in MANAGE else None,
+        show_code=can("visitors.edit"),
+        qr=qr_data_uri(reg.badge_code) if can("visitors.edit") else None,
         history=db.session.scalars(select(ops.BadgeCode).where(ops.BadgeCode.registration_id == reg.id)
                                    .order_by(ops.BadgeCode.id)).all())
 
 
 @bp.route("/<int:registration_id>/edit", methods=["GET", "POST"])
-@require(*MANAGE)
+@require("visitors.edit")
 def edit(registration_id):
     reg = _registration(registration_id)
     show = reg.show
@@ -186,7 +176,7 @@ def edit(registration_id):
 
 
 @bp.route("/<int:registration_id>/verify", methods=["POST"])
-@require(*ORGANIZER)
+@require("visitors.verify")
 def verify(registration_id):
     reg = _registration(registration_id)
     form = forms.VerifyForm()
@@ -202,7 +192,7 @@ def verify(registration_id):
 
 
 @bp.route("/<int:registration_id>/badge", methods=["POST"])
-@require(*MANAGE)
+@require("visitors.edit")
 def replace_badge(registration_id):
     reg = _registration(registration_id)
     form = forms.ReplaceBadgeForm()
@@ -218,7 +208,7 @@ def replace_badge(registration_id):
 
 
 @bp.route("/<int:registration_id>/cancel", methods=["POST"])
-@require(*MANAGE)
+@require("visitors.edit")
 def cancel(registration_id):
     reg = _registration(registration_id)
     if forms.CancelForm().validate_on_submit():
@@ -228,7 +218,7 @@ def cancel(registration_id):
 
 
 @bp.route("/<int:registration_id>/card", methods=["POST"])
-@require(*MANAGE)
+@require("visitors.edit")
 def upload_card(registration_id):
     reg = _registration(registration_id)
     form = forms.CardForm()
@@ -246,7 +236,7 @@ def upload_card(registration_id):
 
 
 @bp.route("/<int:registration_id>/card/<int:card_id>")
-@require(*STAFF)
+@require("visitors.view")
 def download_card(registration_id, card_id):
     reg = _registration(registration_id)
     card = db.session.scalar(select(BusinessCard).where(BusinessCard.id == card_id,
@@ -261,11 +251,11 @@ def download_card(registration_id, card_id):
 
 
 @bp.route("/export.<fmt>")
-@require(*ORGANIZER)
+@require("visitors.manage")
 def export(fmt):
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    show = _show()
+    show = g.show
     filters = _filters()
     filters.pop("sort")
     rows = list(ops.export_rows(show, **filters))
@@ -275,13 +265,13 @@ def export(fmt):
 
 # --- admission rules ---------------------------------------------------------------------
 @bp.route("/rules", methods=["GET", "POST"])
-@require(*STAFF)
+@require("visitors.view")
 def rules():
-    show = _show()
+    show = g.show
     form = forms.RuleForm()
     form.day.choices = [("", _("Every day"))] + [(d.date.isoformat(), d.date.isoformat()) for d in show.days]
     if request.method == "POST":
-        if current_user.role not in ORGANIZER:
+        if not can("visitors.manage"):
             abort(403)
         if form.validate_on_submit():
             import datetime as dt
@@ -303,14 +293,14 @@ def rules():
                     flash(str(exc), "error")
     return render_template("visitors/rules.html", show=show, form=form, rules=ops.admission_rules(show),
                            delete_form=forms.DeleteForm(), categories=CATEGORY_TITLES,
-                           can_edit=current_user.role in ORGANIZER)
+                           can_edit=can("visitors.manage"))
 
 
 @bp.route("/rules/<int:rule_id>/delete", methods=["POST"])
-@require(*ORGANIZER)
+@require("visitors.manage")
 def delete_rule(rule_id):
     rule = db.session.get(AdmissionRule, rule_id)
-    if rule is None or rule.show_id != _show().id:
+    if rule is None or rule.show_id != g.show.id:
         abort(404)
     if forms.DeleteForm().validate_on_submit():
         ops.delete_admission_rule(rule, user=current_user)
@@ -320,9 +310,9 @@ def delete_rule(rule_id):
 
 # --- registration questions ---------------------------------------------------------------
 @bp.route("/questions", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("visitors.manage")
 def questions():
-    show = _show()
+    show = g.show
     form = forms.QuestionForm()
     if form.validate_on_submit():
         try:
@@ -346,9 +336,9 @@ def _upload_dir() -> str:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@require(*ORGANIZER)
+@require("visitors.manage")
 def import_page():
-    show = _show()
+    show = g.show
     form, confirm = forms.ImportForm(), forms.ConfirmImportForm()
     report = None
     if form.validate_on_submit():
@@ -372,9 +362,9 @@ def import_page():
 
 
 @bp.route("/import/confirm", methods=["POST"])
-@require(*ORGANIZER)
+@require("visitors.manage")
 def import_confirm():
-    show = _show()
+    show = g.show
     form = forms.ConfirmImportForm()
     pending = session.get("visitors_import")
     if not form.validate_on_submit() or not pending or pending["token"] != form.token.data \
@@ -401,11 +391,11 @@ def _register_limit() -> str:
     return current_app.config.get("VISITORS_REGISTER_RATE_LIMIT", "10 per minute")
 
 
-@bp.route("/register/<slug>", methods=["GET", "POST"])
+@bp.route("/register", methods=["GET", "POST"])
 @public
 @limiter.limit(_register_limit, methods=["POST"])
-def register(slug):
-    show = show_or_404(slug)
+def register():
+    show = g.show
     if show.status == "closed":
         return render_template("visitors/register_closed.html", show=show), 410
     questions = ops.questions_for(show)
@@ -431,10 +421,10 @@ def register(slug):
     return render_template("visitors/register.html", show=show, form=form), status
 
 
-@bp.route("/register/<slug>/done")
+@bp.route("/register/done")
 @public
-def registered(slug):
-    show = show_or_404(slug)
+def registered():
+    show = g.show
     done = session.get("visitors_registered")
     # Only the browser that registered sees the code (kept in its signed session).
     if not done or done.get("show") != show.slug:

@@ -24,13 +24,13 @@ def test_contract_and_invoice_are_bilingual_and_numbered(client):
     ops.reserve(b)
     ops.record_payment(b, 270_000, reference="TT-778")
     client.login(make_user("organizer"))
-    resp = client.get(f"/booths/booking/{b.id}/contract.pdf")
+    resp = client.get(f"/shows/{show.slug}/booths/booking/{b.id}/contract.pdf")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     text = text_of(resp.data)
     for expected in ("展位合同", "Booth contract", "C-00001", "杭州茶叶有限公司", "A101", "9,000.00 CNY", "定金"):
         assert expected in text, expected
     payment_id = db.session.scalar(select(func.max(ops.Payment.id)))
-    inv = text_of(client.get(f"/booths/payment/{payment_id}/invoice.pdf").data)
+    inv = text_of(client.get(f"/shows/{show.slug}/booths/payment/{payment_id}/invoice.pdf").data)
     assert "I-00001" in inv and "2,700.00 CNY" in inv and "TT-778" in inv and "收款发票" in inv
 
 
@@ -40,7 +40,7 @@ def test_floor_plan_pdf_and_booth_report(client, app):
     b = ops.hold_booth(show, "A102", ex.id)
     ops.reserve(b)
     client.login(make_user("organizer"))
-    text = text_of(client.get("/booths/plan.pdf").data)
+    text = text_of(client.get(f"/shows/{show.slug}/booths/plan.pdf").data)
     assert "A101" in text and "A103" in text and "北京展台公司" in text and "图例" in text
     from plugins.booths.pdf import booths_report
     report = text_of(booths_report(show))
@@ -80,7 +80,7 @@ def test_price_deviation_page_and_formula_safe_export(client):
     ops.request_price_exception(b, 800_000, "=cmd|' /C calc'!A0", author)
     ops.approve_price_exception(b, approver)
     client.login(approver)
-    page = client.get("/booths/deviations").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/booths/deviations").get_data(as_text=True)
     assert "A101" in page and "8,000.00" in page
-    csv = client.get("/booths/deviations.csv").get_data(as_text=True)
+    csv = client.get(f"/shows/{show.slug}/booths/deviations.csv").get_data(as_text=True)
     assert "'=cmd" in csv and "'=HYPERLINK" in csv

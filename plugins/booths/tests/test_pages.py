@@ -17,7 +17,7 @@ def test_book_a_booth_by_clicking_it_on_the_floor_plan(page, live_server):
     page.fill("input[name=password]", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_selector("#logout")
-    page.goto(live_server + "/booths/")
+    page.goto(live_server + f"/shows/{show.slug}/booths/")
     assert page.locator('svg.floorplan a[data-code="A102"]').get_attribute("data-status") == "available"
     page.click('svg.floorplan a[data-code="A102"] rect')
     page.wait_for_selector("#hold-form")
@@ -28,7 +28,7 @@ def test_book_a_booth_by_clicking_it_on_the_floor_plan(page, live_server):
     assert page.inner_text("#booking-status").startswith("held")
     page.click("#reserve")
     page.wait_for_selector("text=C-00001")
-    page.goto(live_server + "/booths/")
+    page.goto(live_server + f"/shows/{show.slug}/booths/")
     booth = page.locator('svg.floorplan a[data-code="A102"]')
     assert booth.get_attribute("data-status") == "reserved"
     assert "深圳电子有限公司" in booth.text_content()
@@ -40,7 +40,7 @@ def test_floor_plan_page_shows_statuses_legend_and_names(client):
     ops.set_blocked(ops.booth_by_code(show, "A103"), True, "fire exit")
     ops.hold_booth(show, "A101", ex.id)
     client.login(make_user("organizer"))
-    page = client.get("/booths/").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/booths/").get_data(as_text=True)
     assert 'data-code="A101" data-status="held"' in page and "广州灯具公司" in page
     assert 'data-code="A103" data-status="blocked"' in page and 'data-code="A102" data-status="available"' in page
     for word in ("Available", "Held", "Reserved", "Sold", "Blocked"):
@@ -56,13 +56,13 @@ def test_portal_shows_only_own_bookings_and_holds_within_rules(client):
     from crm_expo.models import Organization
     user = make_user("exhibitor", org=db.session.get(Organization, mine.organization_id))
     client.login(user)
-    resp = client.form_post("/booths/booth/A101", {})
+    resp = client.form_post(f"/shows/{show.slug}/booths/booth/A101", {})
     assert resp.status_code == 302
-    page = client.get("/booths/portal").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/booths/portal").get_data(as_text=True)
     assert "A101" in page and "A103" not in page
     # One hold at a time for a portal user.
-    refused = client.form_post("/booths/booth/A102", {}).get_data(as_text=True)
+    refused = client.form_post(f"/shows/{show.slug}/booths/booth/A102", {}).get_data(as_text=True)
     assert "You already hold a booth" in refused
     assert [b.booth.code for b in ops.bookings_for_organization(show, mine.organization_id)] == ["A101"]
-    assert client.get(f"/booths/booking/{other.id}/contract.pdf").status_code == 404
-    assert client.get("/booths/deviations").status_code == 403
+    assert client.get(f"/shows/{show.slug}/booths/booking/{other.id}/contract.pdf").status_code == 404
+    assert client.get(f"/shows/{show.slug}/booths/deviations").status_code == 403

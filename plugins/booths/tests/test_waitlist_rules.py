@@ -251,12 +251,12 @@ def test_floor_plan_cache_follows_layout_changes(client):
     show = booth_show(0)
     raw = ops.add_booth(show, "A", "R1", 0, 0, 12, 6, "raw")
     client.login(make_user("organizer"))
-    assert 'data-code="R1"' in client.get("/booths/").get_data(as_text=True)
+    assert 'data-code="R1"' in client.get(f"/shows/{show.slug}/booths/").get_data(as_text=True)
     ops.split_booth(raw, 5, codes=("R1A", "R1B"))
-    page = client.get("/booths/").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/booths/").get_data(as_text=True)
     assert 'data-code="R1"' not in page and 'data-code="R1A"' in page and 'data-code="R1B"' in page
     ops.hold_booth(show, "R1B", make_exhibitor(show, "缓存测试公司").id)
-    page = client.get("/booths/").get_data(as_text=True)      # statuses are never cached
+    page = client.get(f"/shows/{show.slug}/booths/").get_data(as_text=True)      # statuses are never cached
     assert 'data-code="R1B" data-status="held"' in page and "缓存测试公司" in page
 
 

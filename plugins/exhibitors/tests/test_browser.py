@@ -19,7 +19,7 @@ def test_register_review_documents_and_approve(page, live_server, tmp_path):
     page.click("input[type=submit]")
     page.wait_for_selector("#logout")
 
-    page.goto(f"{live_server}/exhibitors/{show.slug}/new")
+    page.goto(f"{live_server}/shows/{show.slug}/exhibitors/new")
     page.fill("#name_zh", "贺兰山酒庄")
     page.fill("#name_en", "Helan Winery")
     page.fill("#licence_no", "91350100M000100Y43")

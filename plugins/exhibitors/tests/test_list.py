@@ -17,7 +17,7 @@ from plugins.exhibitors.models import Exhibitor
 from tests.factories import make_org, make_show, make_user
 
 STATUSES = ("applied", "under_review", "approved", "rejected")
-ROW = re.compile(r'<a href="/exhibitors/[^/]+/(\d+)">')
+ROW = re.compile(r'<a href="/shows/[^/]+/exhibitors/(\d+)">')
 LINK = r'<a href="([^"]+)" rel="{}"'
 
 
@@ -75,7 +75,7 @@ def test_pages_cover_every_exhibitor_once_in_every_order(app, fair):
 
 def test_list_page_links_keep_filters_and_reach_every_row(client, app, fair):
     client.login(make_user("organizer"))
-    url, seen = f"/exhibitors/{fair.slug}/?sort=-name&country=CN", []
+    url, seen = f"/shows/{fair.slug}/exhibitors/?sort=-name&country=CN", []
     while url:
         html = client.get(url).get_data(as_text=True)
         seen += [int(i) for i in ROW.findall(html)]
@@ -83,7 +83,7 @@ def test_list_page_links_keep_filters_and_reach_every_row(client, app, fair):
         url = nxt.group(1).replace("&amp;", "&") if nxt else None
         assert url is None or ("country=CN" in url and "sort=-name" in url)
     assert seen == expected(fair, "-name", country="CN")
-    html = client.get(f"/exhibitors/{fair.slug}/").get_data(as_text=True)
+    html = client.get(f"/shows/{fair.slug}/exhibitors/").get_data(as_text=True)
     assert "58 in all" in html and len(ROW.findall(html)) == 50
     last = re.search(LINK.format("last"), html).group(1).replace("&amp;", "&")
     assert [int(i) for i in ROW.findall(client.get(last).get_data(as_text=True))] == expected(fair)[-50:]
@@ -94,11 +94,11 @@ def test_list_page_links_keep_filters_and_reach_every_row(client, app, fair):
                                           ("after=WyJhIiwxXQ&last=1", "only one")])
 def test_bad_list_urls_are_400(client, app, fair, query, words):
     client.login(make_user("organizer"))
-    resp = client.get(f"/exhibitors/{fair.slug}/?{query}")
+    resp = client.get(f"/shows/{fair.slug}/exhibitors/?{query}")
     assert resp.status_code == 400 and words in resp.get_data(as_text=True)
 
 
 def test_unknown_sort_and_status_fall_back(client, app, fair):
     client.login(make_user("organizer"))
-    resp = client.get(f"/exhibitors/{fair.slug}/?sort=evil&status=nope&category=x&manager=y")
+    resp = client.get(f"/shows/{fair.slug}/exhibitors/?sort=evil&status=nope&category=x&manager=y")
     assert resp.status_code == 200 and "58 in all" in resp.get_data(as_text=True)

@@ -21,30 +21,30 @@ def test_list_filters_and_html_in_names_is_shown_escaped(client, app):
     ops.create_exhibitor(show, name_zh="张裕葡萄酒", name_en="Changyu")
     ops.create_exhibitor(show, name_en="<script>alert(1)</script> Evil Ltd")
     client.login(make_user("organizer"))
-    page = client.get(f"/exhibitors/{show.slug}/").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/exhibitors/").get_data(as_text=True)
     assert "Changyu" in page                      # English UI: the English name
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    page = client.get(f"/exhibitors/{show.slug}/?q=zy").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/exhibitors/?q=zy").get_data(as_text=True)
     assert "Changyu" in page and "Evil" not in page
-    assert "Changyu" in client.get("/exhibitors/").get_data(as_text=True)      # the current show
+    assert "Changyu" in client.get(f"/shows/{show.slug}/exhibitors/").get_data(as_text=True)      # the current show
 
 
 def test_create_page_shows_duplicates_and_uses_the_chosen_company(client, app):
     show = make_show()
     org = make_org("青岛啤酒股份有限公司")
     client.login(make_user("organizer"))
-    resp = client.form_post(f"/exhibitors/{show.slug}/new", {"name_zh": "青岛啤酒股份有限公司", "kind": "main"})
+    resp = client.form_post(f"/shows/{show.slug}/exhibitors/new", {"name_zh": "青岛啤酒股份有限公司", "kind": "main"})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "Possible duplicates" in page and f'value="{org.id}"' in page
     assert db.session.scalar(select(db.func.count()).select_from(Exhibitor)) == 0
-    resp = client.form_post(f"/exhibitors/{show.slug}/new", {"name_zh": "青岛啤酒股份有限公司", "kind": "main",
+    resp = client.form_post(f"/shows/{show.slug}/exhibitors/new", {"name_zh": "青岛啤酒股份有限公司", "kind": "main",
                                                             "use_organization": org.id})
     assert resp.status_code == 302
     ex = db.session.scalar(select(Exhibitor))
     assert ex.organization_id == org.id
     # a look-alike the user confirms is another company gets its own record
     other_show = make_show()
-    resp = client.form_post(f"/exhibitors/{other_show.slug}/new", {"name_zh": "青岛啤酒股份有限公司", "kind": "main",
+    resp = client.form_post(f"/shows/{other_show.slug}/exhibitors/new", {"name_zh": "青岛啤酒股份有限公司", "kind": "main",
                                                                   "create_anyway": "y"})
     assert resp.status_code == 302
     assert db.session.scalar(select(db.func.count()).select_from(Organization)) == 2
@@ -53,7 +53,7 @@ def test_create_page_shows_duplicates_and_uses_the_chosen_company(client, app):
 def test_bad_licence_on_the_form_is_named(client, app):
     show = make_show()
     client.login(make_user("organizer"))
-    page = client.form_post(f"/exhibitors/{show.slug}/new", {"name_zh": "新公司", "kind": "main",
+    page = client.form_post(f"/shows/{show.slug}/exhibitors/new", {"name_zh": "新公司", "kind": "main",
                                                             "licence_no": "123456789012345679"},
                             follow_redirects=True).get_data(as_text=True)
     assert "check digit" in page or "not allowed" in page
@@ -65,7 +65,7 @@ def test_approval_page_names_the_missing_document_and_upload_download_are_safe(c
     ex = ops.create_exhibitor(show, name_zh="某酒庄")
     ops.change_status(ex, "under_review")
     client.login(make_user("organizer"))
-    url = f"/exhibitors/{show.slug}/{ex.id}"
+    url = f"/shows/{show.slug}/exhibitors/{ex.id}"
     page = client.form_post(url + "/status", {"status": "approved"}, follow_redirects=True).get_data(as_text=True)
     assert "Business licence is missing" in page
     assert db.session.get(Exhibitor, ex.id).status == "under_review"
@@ -95,17 +95,17 @@ def test_portal_user_sees_and_edits_only_its_own_organization(client, app):
     user = make_user("exhibitor", org=mine.organization)
     client.login(user)
     assert "我的公司" in client.get("/exhibitors/portal/").get_data(as_text=True)
-    assert client.get(f"/exhibitors/{show.slug}/{mine.id}").status_code == 200
-    assert client.get(f"/exhibitors/{show.slug}/{other.id}").status_code == 404
-    assert client.get(f"/exhibitors/{show.slug}/{other.id}/edit").status_code == 404
-    assert client.get(f"/exhibitors/{show.slug}/{other.id}/documents/{other_doc.id}").status_code == 404
-    assert client.get(f"/exhibitors/{show.slug}/").status_code == 403            # no staff list
-    assert client.form_post(f"/exhibitors/{show.slug}/{mine.id}/status", {"status": "under_review"}).status_code == 403
-    resp = client.form_post(f"/exhibitors/{show.slug}/{mine.id}/edit", {"name_zh": "我的公司", "email": "info@mine.cn",
+    assert client.get(f"/shows/{show.slug}/exhibitors/{mine.id}").status_code == 200
+    assert client.get(f"/shows/{show.slug}/exhibitors/{other.id}").status_code == 404
+    assert client.get(f"/shows/{show.slug}/exhibitors/{other.id}/edit").status_code == 404
+    assert client.get(f"/shows/{show.slug}/exhibitors/{other.id}/documents/{other_doc.id}").status_code == 404
+    assert client.get(f"/shows/{show.slug}/exhibitors/").status_code == 403            # no staff list
+    assert client.form_post(f"/shows/{show.slug}/exhibitors/{mine.id}/status", {"status": "under_review"}).status_code == 403
+    resp = client.form_post(f"/shows/{show.slug}/exhibitors/{mine.id}/edit", {"name_zh": "我的公司", "email": "info@mine.cn",
                                                                         "country": "CN"})
     assert resp.status_code == 302
     assert db.session.get(Organization, mine.organization_id).email == "info@mine.cn"
-    resp = client.form_post(f"/exhibitors/{show.slug}/{other.id}/documents",
+    resp = client.form_post(f"/shows/{show.slug}/exhibitors/{other.id}/documents",
                             {"kind": "licence", "file": (io.BytesIO(PDF), "a.pdf")}, content_type="multipart/form-data")
     assert resp.status_code == 404
 
@@ -124,11 +124,11 @@ def test_export_is_formula_safe(client, app):
     show = make_show()
     ops.create_exhibitor(show, name_en="=HYPERLINK(\"http://evil\")")
     client.login(make_user("organizer"))
-    resp = client.get(f"/exhibitors/{show.slug}/export.csv")
+    resp = client.get(f"/shows/{show.slug}/exhibitors/export.csv")
     assert resp.status_code == 200 and "attachment" in resp.headers["Content-Disposition"]
     text = resp.get_data().decode("utf-8-sig")
     assert "'=HYPERLINK" in text
-    assert client.get(f"/exhibitors/{show.slug}/export.xlsx").status_code == 200
+    assert client.get(f"/shows/{show.slug}/exhibitors/export.xlsx").status_code == 200
 
 
 def test_import_file_preview_then_confirm_and_cli_reimport_adds_nothing(client, app, tmp_path):
@@ -139,13 +139,13 @@ def test_import_file_preview_then_confirm_and_cli_reimport_adds_nothing(client, 
            "坏公司,,91350100M000100Y44,CN,\n"
            ",Château Test,,FR,wine\n").encode("utf-8")
     client.login(make_user("organizer"))
-    page = client.form_post(f"/exhibitors/{show.slug}/import", {"file": (io.BytesIO(csv), "x.csv")},
+    page = client.form_post(f"/shows/{show.slug}/exhibitors/import", {"file": (io.BytesIO(csv), "x.csv")},
                             content_type="multipart/form-data").get_data(as_text=True)
     assert "2 imported" in page and "1 rejected" in page and "check digit" in page
     assert db.session.scalar(select(db.func.count()).select_from(Exhibitor)) == 0      # preview changes nothing
     import re
     token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
-    client.form_post(f"/exhibitors/{show.slug}/import", {"token": token, "filename": "x.csv"})
+    client.form_post(f"/shows/{show.slug}/exhibitors/import", {"token": token, "filename": "x.csv"})
     assert db.session.scalar(select(db.func.count()).select_from(Exhibitor)) == 2
     path = tmp_path / "again.csv"
     path.write_bytes(csv)
@@ -255,11 +255,11 @@ def test_merge_duplicate_company_moves_its_exhibitor_records(client, app):
 def test_required_documents_are_a_per_show_setting(client, app):
     show, other = make_show(), make_show()
     client.login(make_user("organizer"))
-    client.form_post(f"/exhibitors/{show.slug}/settings", {"docs-kinds": ["licence", "brand_authorisation"],
+    client.form_post(f"/shows/{show.slug}/exhibitors/settings", {"docs-kinds": ["licence", "brand_authorisation"],
                                                            "docs-submit": "Save"})
     assert ops.required_documents(show) == ["licence", "brand_authorisation"]
     assert ops.required_documents(other) == ["licence"]            # the default
-    client.form_post(f"/exhibitors/{show.slug}/settings", {"cat-code": "wine", "cat-name_zh": "葡萄酒",
+    client.form_post(f"/shows/{show.slug}/exhibitors/settings", {"cat-code": "wine", "cat-name_zh": "葡萄酒",
                                                            "cat-submit": "Add category"})
     assert [c.code for c in ops.categories_for_show(show)] == ["wine"]
     ex = ops.create_exhibitor(show, name_zh="某公司")
@@ -294,14 +294,14 @@ def test_pages_render_in_chinese(client, app):
     show = make_show()
     ex = ops.create_exhibitor(show, name_zh="张裕葡萄酒")
     client.login(make_user("organizer", locale="zh"))
-    assert "参展商" in client.get(f"/exhibitors/{show.slug}/").get_data(as_text=True)
-    page = client.get(f"/exhibitors/{show.slug}/{ex.id}").get_data(as_text=True)
+    assert "参展商" in client.get(f"/shows/{show.slug}/exhibitors/").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/exhibitors/{ex.id}").get_data(as_text=True)
     assert "资质文件" in page and "已申请" in page
-    page = client.form_post(f"/exhibitors/{show.slug}/{ex.id}/status", {"status": "approved"},
+    page = client.form_post(f"/shows/{show.slug}/exhibitors/{ex.id}/status", {"status": "approved"},
                             follow_redirects=True).get_data(as_text=True)
     assert "申请不能从“已申请”变为“已批准”" in page
     assert "客户历史" in page
     assert "客户历史" in client.get(f"/exhibitors/organizations/{ex.organization_id}").get_data(as_text=True)
-    assert client.get(f"/exhibitors/{show.slug}/settings").status_code == 200
-    assert client.get(f"/exhibitors/{show.slug}/import").status_code == 200
-    assert "服务商" in client.get("/suppliers/").get_data(as_text=True)
+    assert client.get(f"/shows/{show.slug}/exhibitors/settings").status_code == 200
+    assert client.get(f"/shows/{show.slug}/exhibitors/import").status_code == 200
+    assert "服务商" in client.get(f"/shows/{show.slug}/suppliers/").get_data(as_text=True)

@@ -72,10 +72,10 @@ def test_batch_printing_page_prints_one_category_once(client, app):
         trade = [register(show, "trade") for _ in range(3)]
         register(show, "public")
     client.login(make_user("organizer"))
-    resp = client.form_post("/onsite/badges", {"category": "trade", "size": "a4x4", "only_unprinted": "y"})
+    resp = client.form_post(f"/shows/{show.slug}/onsite/badges", {"category": "trade", "size": "a4x4", "only_unprinted": "y"})
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     assert sorted(decoded_codes(resp.data)) == sorted(r.badge_code for r in trade)
-    again = client.form_post("/onsite/badges", {"category": "trade", "size": "a4x4", "only_unprinted": "y"})
+    again = client.form_post(f"/shows/{show.slug}/onsite/badges", {"category": "trade", "size": "a4x4", "only_unprinted": "y"})
     assert "No badges to print." in again.get_data(as_text=True)
 
 
@@ -88,13 +88,13 @@ def test_print_on_checkin_prints_a_first_badge_once_never_a_reprint(client, app)
     show = today_show()
     reg = register(show)
     client.login(make_user("desk"))
-    url = f"/onsite/desk/badge/{reg.id}?auto=1"
+    url = f"/shows/{show.slug}/onsite/desk/badge/{reg.id}?auto=1"
     first = client.get(url)
     assert first.status_code == 200 and first.headers["Content-Type"] == "application/pdf"
     again = client.get(url)
     assert again.status_code == 409
     assert again.get_json()["error"]["code"] == "printed_before"
-    assert again.get_json()["error"]["reprint_url"].endswith(f"/onsite/desk/reprint/{reg.id}")
+    assert again.get_json()["error"]["reprint_url"].endswith(f"/shows/{show.slug}/onsite/desk/reprint/{reg.id}")
     assert db.session.scalar(select(func.count()).select_from(BadgePrint)) == 1
 
 

@@ -195,7 +195,7 @@ def test_desk_in_chinese_answers_in_chinese(client, app):
     show = today_show()
     reg = register(show)
     client.login(make_user("desk", locale="zh"))
-    page = client.get("/onsite/desk").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/onsite/desk").get_data(as_text=True)
     assert "登记台" in page and "请扫描证件…" in page
     url = f"/api/v1/shows/{show.slug}/checkins"
     headers = {"X-CSRFToken": client.csrf_token()}

@@ -24,6 +24,7 @@ def _login(page, base, email):
 
 def test_desk_scan_ok_then_already_in(page, live_server, app):
     show = today_show()
+    slug = show.slug   # the page's URL; the object is detached once the server has run
     desk = make_user("desk", locale="en")
     with app.test_request_context():
         reg = register(show, name_zh="陈静", name_en="Chen Jing", company="深圳贸易公司")
@@ -31,7 +32,7 @@ def test_desk_scan_ok_then_already_in(page, live_server, app):
     code, email = reg.badge_code, desk.email
     db.session.remove()
     _login(page, live_server, email)
-    page.goto(f"{live_server}/onsite/desk?gate=North")
+    page.goto(f"{live_server}/shows/{slug}/onsite/desk?gate=North")
     scan = page.locator("#scan")
     assert page.evaluate("document.activeElement.id") == "scan"
     scan.type(code)
@@ -60,11 +61,12 @@ def test_desk_scan_ok_then_already_in(page, live_server, app):
 
 
 def test_desk_walk_in_registers_checks_in_and_prints(page, live_server, app):
-    today_show()
+    show = today_show()
+    slug = show.slug   # the page's URL; the object is detached once the server has run
     email = make_user("desk", locale="en").email
     db.session.remove()
     _login(page, live_server, email)
-    page.goto(f"{live_server}/onsite/desk?gate=South")
+    page.goto(f"{live_server}/shows/{slug}/onsite/desk?gate=South")
     page.click("text=Walk-in registration")
     page.fill("#name_zh", "刘洋")
     page.fill("#phone", "13800138000")
@@ -85,6 +87,7 @@ def test_desk_prints_the_badge_on_check_in(page, live_server, app):
     from plugins.onsite import operations as ops
     from plugins.onsite.models import BadgePrint
     show = today_show()
+    slug = show.slug   # the page's URL; the object is detached once the server has run
     ops.set_setting(show, "onsite.print_on_checkin", True)
     desk = make_user("desk", locale="en")
     with app.test_request_context():
@@ -100,7 +103,7 @@ def test_desk_prints_the_badge_on_check_in(page, live_server, app):
         f.dataset.printCalls = String(Number(f.dataset.printCalls || 0) + 1);
     };""")
     _login(page, live_server, email)
-    page.goto(f"{live_server}/onsite/desk?gate=East")
+    page.goto(f"{live_server}/shows/{slug}/onsite/desk?gate=East")
     scan = page.locator("#scan")
     scan.type(new_code)
     scan.press("Enter")

@@ -30,20 +30,20 @@ def test_rescan_updates_one_lead_and_consent_controls_what_is_shown(client, app)
         private = register(show, "public", name_zh="吴敏", company="秘密公司", share=False)
     client.login(user)
     for code, rating in ((sharer.badge_code, 3), (sharer.badge_code, 5), (private.badge_code, 2)):
-        resp = client.form_post("/onsite/leads", {"code": code, "rating": str(rating), "tags": "wine, 进口",
+        resp = client.form_post(f"/shows/{show.slug}/onsite/leads", {"code": code, "rating": str(rating), "tags": "wine, 进口",
                                                   "notes": "想要样品"})
         assert resp.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Lead)) == 2
     lead = db.session.scalar(select(Lead).where(Lead.registration_id == sharer.id))
     assert (lead.scans, lead.rating, lead.tags) == (2, 5, "wine,进口")
-    page = client.get("/onsite/leads").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/onsite/leads").get_data(as_text=True)
     assert "周杰" in page and "厦门贸易公司" in page
     assert "吴敏" not in page and "秘密公司" not in page and "Public" in page
-    exported = client.get("/onsite/leads.csv")
+    exported = client.get(f"/shows/{show.slug}/onsite/leads.csv")
     rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["lead", "category", "name"] and len(rows) == 3
     assert any("周杰" in r for r in rows) and not any("吴敏" in r for r in rows)
-    assert client.get("/onsite/leads.xlsx").status_code == 200
+    assert client.get(f"/shows/{show.slug}/onsite/leads.xlsx").status_code == 200
 
 
 def test_bad_codes_and_non_exhibitors_refused(client, app, request_ctx):
@@ -70,9 +70,9 @@ def test_organizer_sees_lead_counts_and_exhibitors_only_their_own(client, app):
             ops.capture_lead(show, a.organization_id, r.badge_code)
         ops.capture_lead(show, b.organization_id, regs[0].badge_code)
     client.login(b)
-    page = client.get("/onsite/leads").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/onsite/leads").get_data(as_text=True)
     assert "观众0" in page and "观众1" not in page
     client.post("/auth/logout", data={"csrf_token": client.csrf_token()})
     client.login(make_user("organizer"))
-    counts = client.get("/onsite/leads/counts").get_data(as_text=True)
+    counts = client.get(f"/shows/{show.slug}/onsite/leads/counts").get_data(as_text=True)
     assert counts.index("甲公司") < counts.index("乙公司") and "<td>3</td>" in counts

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from crm_expo import signals
 from crm_expo.extensions import db
+from plugins.exhibitors.operations import create_exhibitor
 from plugins.onsite import operations as ops
 from plugins.onsite.models import ServiceEvent, ServiceRequest
 from tests.factories import make_org, make_show, make_user
@@ -87,22 +88,22 @@ def test_sla_overdue_highlighted_and_chase_logged(client, app):
     db.session.commit()
     assert ops.is_overdue(req) and ops.service_kpis(show)["overdue"] == 1
     client.login(agent)
-    page = client.get("/onsite/service").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/onsite/service").get_data(as_text=True)
     assert 'class="overdue"' in page and "Chairs missing" not in page  # list shows category, not text
-    resp = client.form_post(f"/onsite/service/{req.id}/chase", {"note": "called engineering twice"})
+    resp = client.form_post(f"/shows/{show.slug}/onsite/service/{req.id}/chase", {"note": "called engineering twice"})
     assert resp.status_code == 302
-    detail = client.get(f"/onsite/service/{req.id}").get_data(as_text=True)
+    detail = client.get(f"/shows/{show.slug}/onsite/service/{req.id}").get_data(as_text=True)
     assert "chased" in detail and "called engineering twice" in detail and "Overdue" in detail
 
 
 def test_new_request_form_requires_category(client, app):
-    make_show()
+    show = make_show()
     client.login(make_user("service_agent"))
-    resp = client.form_post("/onsite/service/new", {"kind": "complaint", "channel": "phone", "category": "",
+    resp = client.form_post(f"/shows/{show.slug}/onsite/service/new", {"kind": "complaint", "channel": "phone", "category": "",
                                                     "priority": "normal", "description": "Noise"})
     assert resp.status_code == 200 and "Choose the category of the request." in resp.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == 0
-    ok = client.form_post("/onsite/service/new", {"kind": "complaint", "channel": "phone", "category": "security",
+    ok = client.form_post(f"/shows/{show.slug}/onsite/service/new", {"kind": "complaint", "channel": "phone", "category": "security",
                                                   "priority": "normal", "description": "Noise"})
     assert ok.status_code == 302
 
@@ -117,28 +118,31 @@ def test_supplier_portal_sees_and_updates_only_its_own(client, app):
         ops.assign_request(mine, supplier_organization_id=supplier_org.id)
         ops.assign_request(theirs, supplier_organization_id=other_org.id)
     client.login(supplier)
-    page = client.get("/onsite/supplier").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/onsite/supplier").get_data(as_text=True)
     assert "Socket dead at B-2" in page and "Wifi down at C-9" not in page
-    assert client.form_post(f"/onsite/supplier?id={theirs.id}&action=resolve", {"note": "x"}).status_code == 404
-    assert client.form_post(f"/onsite/supplier?id={mine.id}&action=resolve",
+    assert client.form_post(f"/shows/{show.slug}/onsite/supplier?id={theirs.id}&action=resolve", {"note": "x"}).status_code == 404
+    assert client.form_post(f"/shows/{show.slug}/onsite/supplier?id={mine.id}&action=resolve",
                             {"note": "Replaced socket"}).status_code == 302
     db.session.refresh(mine), db.session.refresh(theirs)
     assert mine.status == "resolved" and theirs.status == "assigned"
-    assert client.get("/onsite/service").status_code == 403
+    assert client.get(f"/shows/{show.slug}/onsite/service").status_code == 403
 
 
 def test_exhibitor_complaint_book_and_customer_history(client, app):
-    make_show()
+    show = make_show()
     org = make_org("展商甲")
+    with app.test_request_context():
+        create_exhibitor(show, organization=org)   # only a company taking part sees the show's pages
     client.login(make_user("exhibitor", org=org))
-    resp = client.form_post("/onsite/portal", {"kind": "complaint", "category": "cleaning", "location": "A-1",
+    resp = client.form_post(f"/shows/{show.slug}/onsite/portal", {"kind": "complaint", "category": "cleaning", "location": "A-1",
                                                 "description": "Aisle not cleaned"})
     assert resp.status_code == 302
     req = db.session.scalar(select(ServiceRequest))
     assert (req.channel, req.organization_id, req.owner_id) == ("portal", org.id, None)
-    assert "Aisle not cleaned" in client.get("/onsite/portal").get_data(as_text=True)
+    assert "Aisle not cleaned" in client.get(f"/shows/{show.slug}/onsite/portal").get_data(as_text=True)
     entries = []
-    signals.collect_customer_history.send(org, entries=entries)
+    with app.test_request_context():
+        signals.collect_customer_history.send(org, entries=entries)
     assert any(e["kind"] == "onsite" and e["label"] == "Complaint" and e["value"].startswith("1") for e in entries)
 
 
@@ -155,14 +159,17 @@ def test_recurring_problems_found_and_promoted_to_a_portal_notice(client, app):
     assert [(g["category"], g["count"]) for g in groups] == [("power_internet", 2), ("power_internet", 2)]
     assert {g["location"] for g in groups} == {"A-101", "C-3"}
     client.login(agent)
-    page = client.get("/onsite/service/recurring").get_data(as_text=True)
+    page = client.get(f"/shows/{show.slug}/onsite/service/recurring").get_data(as_text=True)
     assert page.count('class="recurring"') == 2
-    bad = client.form_post("/onsite/service/recurring", {"category": "power_internet", "title": "", "body": ""})
+    bad = client.form_post(f"/shows/{show.slug}/onsite/service/recurring", {"category": "power_internet", "title": "", "body": ""})
     assert bad.status_code == 200 and ops.notices(show) == []
-    resp = client.form_post("/onsite/service/recurring", {
+    resp = client.form_post(f"/shows/{show.slug}/onsite/service/recurring", {
         "category": "power_internet", "title": "Slow internet in hall 2",
         "body": "Use the wired sockets at each booth; Wi-Fi is shared by visitors.", "requests_seen": "2"})
     assert resp.status_code == 302
     client.post("/auth/logout", data={"csrf_token": client.csrf_token()})
-    client.login(make_user("exhibitor"))
-    assert "Use the wired sockets at each booth" in client.get("/onsite/portal").get_data(as_text=True)
+    exhibitor = make_org("展商乙")
+    with app.test_request_context():
+        create_exhibitor(show, organization=exhibitor)
+    client.login(make_user("exhibitor", org=exhibitor))
+    assert "Use the wired sockets at each booth" in client.get(f"/shows/{show.slug}/onsite/portal").get_data(as_text=True)

@@ -43,7 +43,7 @@ def test_exhibitor_orders_an_item_and_sees_it_listed(page, live_server):
 
     page.click("#logout")
     _login(page, live_server, supplier)
-    page.goto(live_server + "/suppliers/portal/orders")
+    page.goto(live_server + f"/shows/{show.slug}/suppliers/portal/orders")
     page.click("#orders tr[data-order] a")
     page.click("#confirm-form button")
     page.wait_for_selector("#order-status:has-text('Confirmed by the supplier')")

@@ -24,14 +24,14 @@ def _supplier_with_item(show, name="上海展览工程有限公司", price=45000
 def test_staff_create_supplier_add_priced_item_and_html_is_escaped(client, app):
     show = make_show()
     client.login(make_user("organizer"))
-    resp = client.form_post("/suppliers/new", {"name_en": "<b>Bold</b> Rentals", "categories": ["rental"]})
+    resp = client.form_post(f"/shows/{show.slug}/suppliers/new", {"name_en": "<b>Bold</b> Rentals", "categories": ["rental"]})
     assert resp.status_code == 302
     sup = db.session.scalar(select(Supplier))
-    url = f"/suppliers/{sup.id}?show={show.slug}"
+    url = f"/shows/{show.slug}/suppliers/{sup.id}?show="
     page = client.get(url).get_data(as_text=True)
     assert "&lt;b&gt;Bold&lt;/b&gt; Rentals" in page and "<b>Bold</b>" not in page
-    client.form_post(f"/suppliers/{sup.id}/appoint?show={show.slug}", {"categories": ["rental"]})
-    resp = client.form_post(f"/suppliers/{sup.id}/items?show={show.slug}",
+    client.form_post(f"/shows/{show.slug}/suppliers/{sup.id}/appoint?show=", {"categories": ["rental"]})
+    resp = client.form_post(f"/shows/{show.slug}/suppliers/{sup.id}/items?show=",
                             {"name_zh": "折叠椅", "category": "rental", "unit": "把", "price": "30.50",
                              "currency": "CNY", "late_surcharge_pct": "20", "active": "y",
                              "early_order_deadline": "2027-04-01", "final_order_deadline": "2027-05-01"})
@@ -40,7 +40,7 @@ def test_staff_create_supplier_add_priced_item_and_html_is_escaped(client, app):
     assert item.price_minor == 3050 and item.late_surcharge_pct == 20
     page = client.get(url).get_data(as_text=True)
     assert "30.50" in page and "折叠椅" in page
-    page = client.form_post(f"/suppliers/{sup.id}/items?show={show.slug}",
+    page = client.form_post(f"/shows/{show.slug}/suppliers/{sup.id}/items?show=",
                             {"name_zh": "负价", "category": "rental", "price": "-5", "currency": "CNY",
                              "late_surcharge_pct": "0"}, follow_redirects=True).get_data(as_text=True)
     assert "The price cannot be negative" in page
@@ -55,8 +55,8 @@ def test_supplier_portal_sees_only_its_own_catalogue(client, app):
     client.login(user)
     page = client.get("/suppliers/portal/").get_data(as_text=True)
     assert "111.00" in page and "222.00" not in page
-    assert client.get(f"/suppliers/{other.id}").status_code == 403
-    assert client.get("/suppliers/").status_code == 403
+    assert client.get(f"/shows/{show.slug}/suppliers/{other.id}").status_code == 403
+    assert client.get(f"/shows/{show.slug}/suppliers/").status_code == 403
     _t, plain = create_token(show, "supplier", organization_id=mine.organization_id)
     listing = client.api("GET", f"/api/v1/shows/{show.slug}/suppliers", plain).get_json()
     assert [s["id"] for s in listing["items"]] == [mine.id]
@@ -84,7 +84,7 @@ def test_export_and_import(client, app, tmp_path):
     show = make_show()
     ops.create_supplier(name_en="=cmd|' /C calc'!A0", categories="printing")
     client.login(make_user("organizer"))
-    text = client.get("/suppliers/export.csv").get_data().decode("utf-8-sig")
+    text = client.get(f"/shows/{show.slug}/suppliers/export.csv").get_data().decode("utf-8-sig")
     assert "'=cmd" in text
     path = tmp_path / "s.csv"
     path.write_text("公司名称,服务类别,指定服务商\n上海保洁公司,清洁,是\n某公司,烟花,是\n上海保洁公司,清洁,是\n",

@@ -51,14 +51,14 @@ def test_supplier_edits_its_own_items_and_contacts_only(client, app):
                              "late_surcharge_pct": "0"}).status_code == 404
     assert client.form_post(f"/suppliers/portal/contacts/{their_contact.id}/remove").status_code == 404
     # a new item for a show it is appointed to, not for another show
-    resp = client.form_post(f"/suppliers/portal/{show.slug}/items", {
+    resp = client.form_post(f"/shows/{show.slug}/suppliers/portal/items", {
         "name_zh": "展示柜", "category": "rental", "unit": "个", "price": "800", "currency": "CNY",
         "late_surcharge_pct": "0", "active": "y"})
     assert resp.status_code == 302
     added = db.session.scalar(select(CatalogueItem).where(CatalogueItem.name_zh == "展示柜"))
     assert (added.price_minor, added.supplier_id, added.show_id) == (80000, mine.id, show.id)
     elsewhere = make_show()
-    assert client.form_post(f"/suppliers/portal/{elsewhere.slug}/items", {
+    assert client.form_post(f"/shows/{elsewhere.slug}/suppliers/portal/items", {
         "name_zh": "x", "category": "rental", "price": "1", "currency": "CNY",
         "late_surcharge_pct": "0"}).status_code == 404
     # contacts: add, then remove
@@ -71,10 +71,10 @@ def test_supplier_edits_its_own_items_and_contacts_only(client, app):
                              .where(SupplierContact.supplier_id == mine.id)) == 0
     assert db.session.get(SupplierContact, their_contact.id) is not None
     # the organizer's pages stay closed to the supplier; the organizer can still override
-    assert client.get(f"/suppliers/{mine.id}/items/{chair.id}/edit").status_code == 403
+    assert client.get(f"/shows/{show.slug}/suppliers/{mine.id}/items/{chair.id}/edit").status_code == 403
     client.form_post("/auth/logout")
     client.login(make_user("organizer"))
-    client.form_post(f"/suppliers/{mine.id}/items/{chair.id}/edit", {
+    client.form_post(f"/shows/{show.slug}/suppliers/{mine.id}/items/{chair.id}/edit", {
         "name_zh": "折叠椅（黑）", "category": "rental", "price": "32", "currency": "CNY",
         "late_surcharge_pct": "20", "active": "y"})
     db.session.expire_all()
@@ -82,7 +82,7 @@ def test_supplier_edits_its_own_items_and_contacts_only(client, app):
 
 
 def _import(client, show, data: bytes, filename="供应商.csv"):
-    page = client.post(f"/suppliers/{show.slug}/import", data={
+    page = client.post(f"/shows/{show.slug}/suppliers/import", data={
         "csrf_token": client.csrf_token(), "file": (io.BytesIO(data), filename)},
         content_type="multipart/form-data").get_data(as_text=True)
     return page
@@ -91,7 +91,7 @@ def _import(client, show, data: bytes, filename="供应商.csv"):
 def test_import_page_previews_a_gbk_file_then_imports_the_valid_rows(client, app):
     show = make_show()
     client.login(make_user("organizer"))
-    assert client.get(f"/suppliers/{show.slug}/import").status_code == 200
+    assert client.get(f"/shows/{show.slug}/suppliers/import").status_code == 200
     gbk = ("公司名称,服务类别,电话,指定服务商\n"
            "上海保洁服务公司,清洁,13800138000,是\n"
            "北京烟花公司,烟花,,是\n"
@@ -104,7 +104,7 @@ def test_import_page_previews_a_gbk_file_then_imports_the_valid_rows(client, app
     assert db.session.scalar(select(func.count()).select_from(Supplier)) == 0     # preview wrote nothing
     token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
     filename = re.search(r'name="filename" value="([^"]+)"', page).group(1)
-    page = client.form_post(f"/suppliers/{show.slug}/import", {"token": token, "filename": filename},
+    page = client.form_post(f"/shows/{show.slug}/suppliers/import", {"token": token, "filename": filename},
                             follow_redirects=True).get_data(as_text=True)
     assert "2 imported" in page and "dry run" not in page
     names = set(db.session.scalars(select(Supplier).join(Supplier.organization)).all())
@@ -113,7 +113,7 @@ def test_import_page_previews_a_gbk_file_then_imports_the_valid_rows(client, app
     assert ops.appointment_for(show, cleaner) is not None
     assert db.session.scalar(select(func.count()).select_from(Appointment)) == 1
     # the token is used up: a second confirmation imports nothing more
-    page = client.form_post(f"/suppliers/{show.slug}/import", {"token": token, "filename": filename},
+    page = client.form_post(f"/shows/{show.slug}/suppliers/import", {"token": token, "filename": filename},
                             follow_redirects=True).get_data(as_text=True)
     assert "has expired" in page
     # re-uploading the same file adds nothing
@@ -128,11 +128,11 @@ def test_import_page_refuses_unreadable_files_and_other_roles(client, app):
     assert "empty" in page and 'name="token"' not in page
     page = _import(client, show, "名字,颜色\n甲,红\n".encode("gbk"))
     assert "no known column" in page
-    page = client.form_post(f"/suppliers/{show.slug}/import", {"token": "../../etc/passwd"})
+    page = client.form_post(f"/shows/{show.slug}/suppliers/import", {"token": "../../etc/passwd"})
     assert page.status_code == 400
     client.form_post("/auth/logout")
     client.login(make_user("account_manager"))
-    assert client.get(f"/suppliers/{show.slug}/import").status_code == 403
+    assert client.get(f"/shows/{show.slug}/suppliers/import").status_code == 403
     client.form_post("/auth/logout")
-    client.login(make_user("supplier"))
-    assert client.get(f"/suppliers/{show.slug}/import").status_code == 403
+    client.login(make_user("supplier"))   # of a company that takes no part in the show
+    assert client.get(f"/shows/{show.slug}/suppliers/import").status_code == 404

@@ -11,7 +11,7 @@ from tests.factories import make_show
 def test_public_registration_in_chinese_with_qr_code_and_email(page, live_server, smtp_server):
     make_show("wine-2027", name_zh="国际葡萄酒博览会", name_en="Wine Expo 2027")
     db.session.remove()
-    page.goto(f"{live_server}/visitors/register/wine-2027")
+    page.goto(f"{live_server}/shows/wine-2027/visitors/register")
     assert page.locator("h1").inner_text() == "Visitor registration"   # the browser says en-US
     page.click("#locale-switcher button")                               # → 中文
     page.wait_for_selector("text=观众登记")

@@ -17,7 +17,7 @@ from tests.factories import make_show, make_user
 
 NAMES = ("张伟", "章伟", "张伟", "王芳", "Alice Smith", "张伟", "李娜")
 CATEGORIES = ("trade", "public", "trade", "media", "vip", "exhibitor_staff")
-ROW = re.compile(r'<a href="/visitors/(\d+)">')
+ROW = re.compile(r'<a href="/shows/[^/]+/visitors/(\d+)">')
 LINK = r'<a href="([^"]+)" rel="{}"'
 
 
@@ -127,7 +127,7 @@ def _login(client, show, **kw):
 
 def test_list_page_links_walk_the_whole_list(client, app, crowd):
     _login(client, crowd)
-    seen, url = [], "/visitors/?sort=name&category=trade"
+    seen, url = [], f"/shows/{crowd.slug}/visitors/?sort=name&category=trade"
     while url:
         html = client.get(url).get_data(as_text=True)
         seen += [int(i) for i in ROW.findall(html)]
@@ -137,14 +137,14 @@ def test_list_page_links_walk_the_whole_list(client, app, crowd):
         if url:
             assert "category=trade" in url and "sort=name" in url    # the filters stay
     assert seen == expected(crowd, "name", category="trade")
-    html = client.get("/visitors/").get_data(as_text=True)
+    html = client.get(f"/shows/{crowd.slug}/visitors/").get_data(as_text=True)
     assert "75 in all" in html and len(ROW.findall(html)) == 50
     last = re.search(LINK.format("last"), html).group(1).replace("&amp;", "&")
     html = client.get(last).get_data(as_text=True)
     assert [int(i) for i in ROW.findall(html)] == expected(crowd)[-50:]
     prev = re.search(LINK.format("prev"), html).group(1).replace("&amp;", "&")
     assert [int(i) for i in ROW.findall(client.get(prev).get_data(as_text=True))] == expected(crowd)[:50]
-    assert [int(i) for i in ROW.findall(client.get("/visitors/?page=2").get_data(as_text=True))] \
+    assert [int(i) for i in ROW.findall(client.get(f"/shows/{crowd.slug}/visitors/?page=2").get_data(as_text=True))] \
         == expected(crowd)[50:]
 
 
@@ -156,24 +156,24 @@ def test_list_page_links_walk_the_whole_list(client, app, crowd):
 ])
 def test_bad_list_urls_are_400_naming_the_problem(client, app, crowd, query, words):
     _login(client, crowd)
-    resp = client.get("/visitors/?" + query)
+    resp = client.get(f"/shows/{crowd.slug}/visitors/?" + query)
     assert resp.status_code == 400
     assert words in resp.get_data(as_text=True)
 
 
 def test_unknown_sort_and_filters_fall_back_to_the_plain_list(client, app, crowd):
     _login(client, crowd)
-    resp = client.get("/visitors/?sort=drop+table&category=nope&consent=%00")
+    resp = client.get(f"/shows/{crowd.slug}/visitors/?sort=drop+table&category=nope&consent=%00")
     assert resp.status_code == 200 and "75 in all" in resp.get_data(as_text=True)
 
 
 def test_a_capped_total_is_shown_as_a_lower_bound(client, app, crowd, monkeypatch):
     _login(client, crowd)
     monkeypatch.setattr(ops, "CONSENT_COUNT_CAP", 5)
-    html = client.get("/visitors/?consent=marketing").get_data(as_text=True)
+    html = client.get(f"/shows/{crowd.slug}/visitors/?consent=marketing").get_data(as_text=True)
     assert "at least 5 in all" in html and f"{len(expected(crowd, consent='marketing'))} in all" not in html
     monkeypatch.setattr(ops, "CONSENT_COUNT_CAP", 1000)
-    html = client.get("/visitors/?consent=marketing").get_data(as_text=True)
+    html = client.get(f"/shows/{crowd.slug}/visitors/?consent=marketing").get_data(as_text=True)
     assert f"{len(expected(crowd, consent='marketing'))} in all" in html and "at least" not in html
 
 
@@ -188,7 +188,7 @@ def test_figures_and_totals_leave_out_cancelled_only_where_they_should(app, crow
 
 def test_pager_in_chinese(client, app, crowd):
     _login(client, crowd, locale="zh")
-    html = client.get("/visitors/").get_data(as_text=True)
+    html = client.get(f"/shows/{crowd.slug}/visitors/").get_data(as_text=True)
     assert "共 75 条" in html and "下一页" in html and "末页" in html
-    html = client.get("/visitors/?page=abc").get_data(as_text=True)
+    html = client.get(f"/shows/{crowd.slug}/visitors/?page=abc").get_data(as_text=True)
     assert "不是页码" in html
