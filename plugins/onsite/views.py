@@ -33,9 +33,8 @@ def _pdf(data: bytes, name: str):
 def index():
     show = g.show
     return render_template("onsite/index.html", show=show,
-                           figures=ops.attendance(show) if show else None,
-                           kpis=ops.service_kpis(show) if show else None,
-                           prints=ops.print_count(show) if show else None)
+                           figures=ops.attendance(show), kpis=ops.service_kpis(show),
+                           prints=ops.print_count(show))
 
 
 STATIC = os.path.join(os.path.dirname(__file__), "static")

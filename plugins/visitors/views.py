@@ -67,8 +67,6 @@ def qr_data_uri(code: str) -> str:
 @require("visitors.view")
 def index():
     show = g.show
-    if show is None:
-        return render_template("visitors/index.html", show=None)
     filters = _filters()
     try:
         position = position_from(request.args)
