@@ -3,6 +3,7 @@ stderr and a non-zero exit: 2 for bad input or configuration, 1 for partial fail
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import getpass
 import random
@@ -62,7 +63,15 @@ def _require_schema(app: Flask) -> None:
         fail(problem)
 
 
+def without_schema(cmd: click.Command) -> click.Command:
+    """Mark a command (or a whole group) that runs on a database without the schema: it
+    creates, migrates or checks the schema itself, or does not touch the database."""
+    cmd.needs_schema = False
+    return cmd
+
+
 # --- db -------------------------------------------------------------------------------------
+@without_schema
 @click.group("db", help="Database migrations.")
 def db_group():
     pass
@@ -137,6 +146,32 @@ def shows_list():
         click.echo(f"{s.slug:<24} {s.status:<7} {s.start} +{len(s.days)}d  {s.name_zh} / {s.name_en}")
 
 
+@shows_group.command("copy", help="Set up show TO (created if it does not exist) from show FROM: halls, booths, "
+                                  "price list, questions, admission rules, supplier appointments, settings.")
+@click.argument("source")
+@click.argument("target")
+@click.option("--start", required=True, help="first day of TO, YYYY-MM-DD")
+@click.option("--name", default=None, help="name of TO (default: FROM's name)")
+@click.option("--replace", is_flag=True, help="replace the set-up of a TO that has booths already")
+def shows_copy(source, target, start, name, replace):
+    from flask_babel import gettext as _
+
+    from .copying import copy_show
+    from .errors import DomainError
+    try:
+        start_date = dt.date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start must be a date YYYY-MM-DD, not '{start}'")
+    try:
+        show, report = copy_show(source, target, start_date, name=name, replace=replace)
+    except DomainError as exc:
+        fail(str(exc))
+    click.echo(_("Copied %(source)s to %(target)s (%(start)s – %(end)s):", source=source, target=show.slug,
+                 start=show.start, end=show.end))
+    for line in report.lines():
+        click.echo(f"  {line}")
+
+
 # --- users, tokens ---------------------------------------------------------------------------
 @click.group("users", help="User accounts.")
 def users_group():
@@ -184,6 +219,7 @@ def tokens_create(role, slug, name, org_id):
 
 
 # --- plugins, generate, import, report ----------------------------------------------------------
+@without_schema
 @click.command("plugins", help="List the loaded plugins.")
 def plugins_cmd():
     for p in current_app.extensions["crm_expo_plugins"].values():
@@ -250,6 +286,7 @@ def report_cmd(kind, slug, output):
 
 
 # --- demo, serve ----------------------------------------------------------------------------
+@without_schema        # it migrates the database itself
 @click.command("demo", help="Create the database, load a demo show if it is empty, print the logins, serve.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
@@ -294,6 +331,7 @@ def warm_up(app: Flask) -> None:
                 get_translations()   # loads and caches the catalogues for the process
 
 
+@without_schema        # warm_up checks the schema before the workers start
 @click.command("serve", help="Production server (gunicorn). Put a buffering proxy (nginx) in front "
                               "when clients are slow or far away.")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -323,11 +361,36 @@ CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, plugins_cmd, 
                  report_cmd, demo_cmd, serve_cmd)
 
 
+def _check_schema_first(cmd: click.Command) -> None:
+    """Every command that reads or writes the tables first checks that the schema is there,
+    so a fresh install says in one line which command sets it up (exit 2), never a
+    traceback about a missing table. Done once here for core and plugin commands alike."""
+    if getattr(cmd, "needs_schema", True) is False:
+        return
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _check_schema_first(sub)
+        return
+    if getattr(cmd.callback, "schema_checked", False):
+        return
+    body = cmd.callback
+
+    @functools.wraps(body)
+    def checked(*args, **kwargs):
+        _require_schema(current_app._get_current_object())
+        return body(*args, **kwargs)
+
+    checked.schema_checked = True
+    cmd.callback = checked
+
+
 def register_plugin_commands(app: Flask, plugins) -> None:
     for cmd in CORE_COMMANDS:
+        _check_schema_first(cmd)
         app.cli.add_command(cmd)
     for p in plugins:
         if p.cli is not None:
+            _check_schema_first(p.cli)
             app.cli.add_command(p.cli, p.name)
 
 

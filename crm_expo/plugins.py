@@ -79,6 +79,9 @@ class Plugin:
     # ((signal, handler), …): the core connects each handler so that it runs only in apps
     # where this plugin is enabled (tests build apps with different plugin subsets).
     signal_handlers: tuple = ()
+    # hooks: {hook name: handler or (handler, priority)}: this plugin's pieces of other
+    # plugins' pages and of the core's (crm_expo/hooks.py lists every hook name).
+    hooks: dict[str, Any] = field(default_factory=dict)
     # init_app(app): anything else the plugin must set up on the app.
     init_app: Callable[[Flask], None] | None = None
     package: str = ""                            # filled by the loader
@@ -128,6 +131,10 @@ def _load_one(name: str, eps: dict) -> Plugin:
             raise PluginError(f"plugin '{name}': its {what} is named '{bp.name}', must be '{expected}'")
     if obj.api_blueprint is not None and obj.api_blueprint.name != f"{name}_api":
         raise PluginError(f"plugin '{name}': its API blueprint must be named '{name}_api'")
+    from .hooks import HOOK_NAMES
+    for hook_name in obj.hooks:
+        if hook_name not in HOOK_NAMES:
+            raise PluginError(f"plugin '{name}': unknown hook '{hook_name}' (known: {', '.join(HOOK_NAMES)})")
     return obj
 
 

@@ -13,7 +13,7 @@
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Flask, abort, current_app, g, has_request_context, redirect, request, url_for
 from flask_login import current_user
@@ -134,7 +134,9 @@ def _legacy_target(plugin_name: str, rest: str) -> tuple[str, bool] | None:
         if show is None:
             return None
         show_slug = show.slug
-    return f"/shows/{show_slug}/{plugin_name}/" + "/".join(parts), named is not None
+    # the path arrives decoded; the Location header carries it encoded again
+    return (f"/shows/{quote(show_slug)}/{plugin_name}/" + "/".join(quote(p) for p in parts),
+            named is not None)
 
 
 def legacy_redirect(plugin_name: str):

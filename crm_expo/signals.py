@@ -36,10 +36,8 @@ organizations_merged = _signals.signal("organizations-merged")
 """Two Organizations were merged. Sender: the surviving ``Organization``; kwargs
 ``merged_id``, ``user``. Receivers move their rows from ``merged_id`` to the survivor."""
 
-collect_customer_history = _signals.signal("collect-customer-history")
-"""Asked when an organization page is built ("remember the customer"). Sender: the
-``Organization``; kwarg ``entries`` (a list to append dicts to: ``show``, ``kind``, ``label``,
-``value``, ``url``). Each plugin adds what it knows: editions, booths, spend, complaints …"""
+# The organization page's customer history is the page hook ``customer.history``
+# (crm_expo/hooks.py), no longer a signal.
 
 # --- exhibitors ---------------------------------------------------------------------------
 exhibitor_approved = _signals.signal("exhibitor-approved")

@@ -24,6 +24,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from . import hooks
 from .access import is_api_request, public, require
 from .extensions import db, login_manager
 from .i18n import LOCALE_NAMES, LOCALES, local_date, local_datetime, money
@@ -188,12 +189,14 @@ SCHEMA_OK = "crm_expo_schema_ok"
 
 def check_schema(app: Flask) -> str | None:
     """None if the database is at the migration heads, else what is wrong (one line)."""
-    from .migrations import pending_heads
+    from .migrations import applied_heads, pending_heads
     try:
         missing = pending_heads(app)
     except Exception as exc:  # unreachable database, …
         from .database import describe_connection_error
         return describe_connection_error(db.engine.url, exc)
+    if missing and not applied_heads(app):
+        return "the database is not set up; set it up with: crm-expo db upgrade"
     if missing:
         return ("the database is behind on migrations (missing: " + ", ".join(sorted(missing)) +
                 "); run: crm-expo db upgrade")
@@ -266,7 +269,7 @@ def init_app(app: Flask) -> None:
                 "get_locale": lambda: str(get_locale() or "zh"),
                 "all_shows": lambda: db.session.scalars(select(Show).order_by(Show.id.desc())).all(),
                 "money": money, "local_datetime": local_datetime, "local_date": local_date,
-                "plugin_enabled": plugin_enabled, "can": can}
+                "plugin_enabled": plugin_enabled, "hook": hooks.render, "can": can}
 
     @app.template_filter("money")
     def money_filter(amount, currency="CNY"):

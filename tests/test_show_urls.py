@@ -99,6 +99,8 @@ def test_old_session_paths_keep_the_query(client, two_shows):
     resp = client.get("/onsite/desk?gate=North")
     assert resp.headers["Location"] == "/shows/fair-2027/onsite/desk?gate=North"
     assert client.get("/booths/list?hall=A").headers["Location"] == "/shows/fair-2027/booths/list?hall=A"
+    # a code that is not ASCII comes back encoded
+    assert client.get("/booths/booth/%E5%B1%95A1").headers["Location"] == "/shows/fair-2027/booths/booth/%E5%B1%95A1"
 
 
 def test_pages_outside_shows_stay(client, two_shows):

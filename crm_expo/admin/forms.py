@@ -16,6 +16,12 @@ class ShowForm(FlaskForm):
     submit = SubmitField(_l("Create show"))
 
 
+class ShowDatesForm(FlaskForm):
+    start = DateField(_l("First day"), validators=[DataRequired()])
+    days = IntegerField(_l("Days"), validators=[DataRequired(), NumberRange(1, 60)])
+    submit = SubmitField(_l("Change dates"))
+
+
 class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=200)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
@@ -28,3 +34,77 @@ class UserForm(FlaskForm):
 class ActionForm(FlaskForm):
     """A bare form for POST buttons (CSRF only)."""
     submit = SubmitField(_l("Confirm"))
+
+
+# --- typed settings ---------------------------------------------------------------------------
+def _field_name(key: str, sub: str = "") -> str:
+    return key.replace(".", "__") + (f"__{sub}" if sub else "")
+
+
+def settings_form_class(specs: dict):
+    """A form with one field per setting (a map: one field per key), built from the specs:
+    WTForms checks the types and bounds and names the field in its error."""
+    from wtforms import BooleanField, FloatField, SelectMultipleField
+    from wtforms.validators import InputRequired
+    from wtforms.widgets import CheckboxInput, ListWidget
+
+    class SettingsForm(FlaskForm):
+        submit = SubmitField(_l("Save"))
+
+    def bounds(spec):
+        if spec.min is None and spec.max is None:
+            return []
+        return [NumberRange(spec.min, spec.max)]
+
+    for key, spec in specs.items():
+        name, kw = _field_name(key), {"description": spec.help}
+        if spec.type == "int":
+            field = IntegerField(spec.label, validators=[InputRequired(), *bounds(spec)], **kw)
+        elif spec.type == "float":
+            field = FloatField(spec.label, validators=[InputRequired(), *bounds(spec)], **kw)
+        elif spec.type == "bool":
+            field = BooleanField(spec.label, **kw)
+        elif spec.type == "choice":
+            field = SelectField(spec.label, choices=list(spec.choices), **kw)
+        elif spec.type == "list" and spec.choices:
+            field = SelectMultipleField(spec.label, choices=list(spec.choices), widget=ListWidget(prefix_label=False),
+                                        option_widget=CheckboxInput(), **kw)
+        elif spec.type == "map":
+            for sub, title in spec.choices:
+                setattr(SettingsForm, _field_name(key, sub), IntegerField(
+                    f"{spec.label} · {title}", validators=[InputRequired(), *bounds(spec)], **kw))
+            continue
+        else:     # str, and a list of free strings (comma-separated)
+            field = StringField(spec.label, validators=[Optional(), Length(max=500)], **kw)
+        setattr(SettingsForm, name, field)
+    return SettingsForm
+
+
+def settings_form_data(specs: dict, values: dict) -> dict:
+    """The form's initial data from the current values."""
+    data = {}
+    for key, spec in specs.items():
+        value = values[key]
+        if spec.type == "map":
+            for sub, _title in spec.choices:
+                data[_field_name(key, sub)] = (value or {}).get(sub)
+        elif spec.type == "list" and not spec.choices:
+            data[_field_name(key)] = ", ".join(value or [])
+        else:
+            data[_field_name(key)] = value
+    return data
+
+
+def settings_from_form(specs: dict, form) -> dict:
+    """The submitted values, by setting key, in the settings' own types."""
+    values = {}
+    for key, spec in specs.items():
+        if spec.type == "map":
+            values[key] = {sub: form[_field_name(key, sub)].data for sub, _title in spec.choices}
+        elif spec.type == "list" and not spec.choices:
+            values[key] = [v.strip() for v in (form[_field_name(key)].data or "").split(",") if v.strip()]
+        elif spec.type == "str":
+            values[key] = (form[_field_name(key)].data or "").strip()
+        else:
+            values[key] = form[_field_name(key)].data
+    return values

@@ -8,7 +8,15 @@ from .. import operations
 from ..access import require
 from ..extensions import db
 from ..models import ApiToken, AuditEntry, Show, User
-from .forms import ActionForm, ShowForm, UserForm
+from .forms import (
+    ActionForm,
+    ShowDatesForm,
+    ShowForm,
+    UserForm,
+    settings_form_class,
+    settings_form_data,
+    settings_from_form,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -29,6 +37,24 @@ def shows():
             return redirect(url_for("admin.shows"))
     rows = db.session.scalars(select(Show).order_by(Show.id.desc())).all()
     return render_template("admin/shows.html", shows=rows, form=form)
+
+
+@bp.route("/shows/<int:show_id>/dates", methods=["GET", "POST"])
+@require("admin.shows")
+def show_dates(show_id):
+    """Move a show's days (a new edition set up early, a venue that changed its dates)."""
+    show = db.get_or_404(Show, show_id)
+    form = ShowDatesForm(data={"start": show.start, "days": len(show.days)} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            operations.change_show_dates(show, form.start.data, form.days.data, user=current_user)
+        except operations.CoreError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(_("Dates of %(name)s changed.", name=show.name), "success")
+            return redirect(url_for("admin.shows"))
+    return render_template("admin/show_dates.html", show=show, form=form)
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -94,27 +120,45 @@ def audit_log():
 @bp.route("/settings", methods=["GET", "POST"])
 @require("admin.settings")
 def settings():
-    """Every threshold and rule of every plugin, visible and editable per show."""
-    import json
-
+    """Every threshold and rule of every plugin: one form per plugin, for the current show
+    (``?scope=global``: the value every show has until it sets its own)."""
     from ..models import get_setting, set_setting
-    from ..models.settings import setting_defaults
-    from ..web import current_show
-    show = current_show()
-    form = ActionForm()
-    defaults = setting_defaults()
-    if request.method == "POST" and form.validate_on_submit():
-        key = request.form.get("key", "")
-        raw = request.form.get("value", "")
-        try:
-            value = json.loads(raw)
-            set_setting(key, value, show=show, user=current_user)
-            db.session.commit()
-        except (ValueError, KeyError) as exc:
-            db.session.rollback()
-            flash(_("Setting %(key)s not changed: %(why)s", key=key, why=str(exc)), "error")
+    from ..models.settings import setting_specs
+    from ..web import current_show, enabled_plugins
+    scope = "global" if request.values.get("scope") == "global" else "show"
+    show = current_show() if scope == "show" else None
+    if scope == "show" and show is None:
+        scope = "global"
+    specs = setting_specs()
+    sections, status = [], 200
+    posted = request.form.get("plugin") if request.method == "POST" else None
+    for plugin in enabled_plugins().values():
+        mine = {k: spec for k, spec in specs.items() if k.startswith(f"{plugin.name}.")}
+        if not mine:
+            continue
+        current = {k: get_setting(k, show) for k in mine}
+        cls = settings_form_class(mine)
+        if posted == plugin.name:
+            form = cls()
+            if form.validate_on_submit():
+                changed = {k: v for k, v in settings_from_form(mine, form).items() if v != current[k]}
+                try:
+                    for key, value in changed.items():
+                        set_setting(key, value, show=show, user=current_user)
+                    db.session.commit()
+                except ValueError as exc:      # SettingError names the setting
+                    db.session.rollback()
+                    flash(_("Settings not changed: %(why)s", why=str(exc)), "error")
+                    status = 400
+                else:
+                    flash(_("%(plugin)s settings saved.", plugin=plugin.title), "success")
+                    return redirect(url_for("admin.settings", scope=scope))
+            else:
+                for f in form:
+                    for error in f.errors:
+                        flash(_("Settings not changed: %(field)s: %(why)s", field=f.label.text, why=error), "error")
+                status = 400
         else:
-            flash(_("Setting %(key)s saved.", key=key), "success")
-        return redirect(url_for("admin.settings"))
-    rows = [(key, defaults[key], get_setting(key, show)) for key in sorted(defaults)]
-    return render_template("admin/settings.html", rows=rows, show=show, form=form, json=json)
+            form = cls(formdata=None, data=settings_form_data(mine, current))
+        sections.append((plugin, form))
+    return render_template("admin/settings.html", sections=sections, show=show, scope=scope), status

@@ -266,6 +266,76 @@ def get_show(show):
     return jsonify(show_json(show))
 
 
+@api_bp.patch("/shows/<slug>")
+@api_require("admin.shows")
+def patch_show(show):
+    """Change a show's dates (``start`` with ``days`` or ``end``) and/or its status
+    (draft → open → live → closed, one step at a time).
+    ---
+    patch:
+      summary: Change a show's dates or status
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                start: {type: string, format: date}
+                days: {type: integer, minimum: 1, maximum: 60}
+                end: {type: string, format: date, description: "last day (instead of days)"}
+                status: {type: string, enum: [draft, open, live, closed]}
+      responses:
+        200: {description: the show}
+        400: {description: "a field is wrong (error.field names it); nothing written"}
+        422: {description: "refused: a status step that is not allowed, dates of a live show"}
+    """
+    from .. import operations
+    from ..models.shows import SHOW_TRANSITIONS
+    data = json_body()
+    unknown = sorted(set(data) - {"start", "days", "end", "status"})
+    if unknown:
+        raise ApiError(400, "bad_value", _("Unknown field %(field)s.", field=unknown[0]), field=unknown[0])
+
+    def date_of(name):
+        try:
+            return dt.date.fromisoformat(data[name])
+        except (TypeError, ValueError):
+            raise ApiError(400, "bad_value", _("%(field)s must be a date YYYY-MM-DD, not %(value)s.", field=name,
+                                               value=repr(data[name])), field=name) from None
+
+    status = data.get("status")
+    if status is not None and status not in SHOW_TRANSITIONS:
+        raise ApiError(400, "bad_value", _("Unknown status %(status)s (one of %(statuses)s).", status=repr(status),
+                                           statuses=", ".join(SHOW_TRANSITIONS)), field="status")
+    dates = None
+    if {"start", "days", "end"} & set(data):
+        if "days" in data and "end" in data:
+            raise ApiError(400, "bad_value", _("Give days or end, not both."), field="end")
+        start = date_of("start") if "start" in data else show.start
+        if "end" in data:
+            end = date_of("end")
+            if end < start:
+                raise ApiError(400, "bad_value", _("The last day %(end)s is before the first day %(start)s.",
+                                                   end=end, start=start), field="end")
+            days = (end - start).days + 1
+        else:
+            days = data.get("days", len(show.days))
+            if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
+                raise ApiError(400, "bad_value", _("A show lasts 1 to 60 days, not %(days)s.", days=repr(days)),
+                               field="days")
+        dates = (start, days)
+    if status is not None and status != show.status and status not in SHOW_TRANSITIONS[show.status]:
+        # checked before the dates are written, so a refused step leaves the show as it was
+        raise operations.CoreError(_("A show cannot go from %(old)s to %(new)s.", old=show.status, new=status),
+                                   field="status")
+    user = getattr(g, "api_user", None)
+    if dates is not None:
+        operations.change_show_dates(show, *dates, user=user)
+    if status is not None and status != show.status:
+        operations.change_show_status(show, status, user=user)
+    return jsonify(show_json(show))
+
+
 @api_bp.get("/openapi.json")
 def openapi():
     return jsonify(build_openapi(current_app))

@@ -25,20 +25,28 @@ class Setting(db.Model):
     value: Mapped[Any] = mapped_column(JSON)
 
 
-def setting_defaults() -> dict[str, Any]:
-    """Every known setting key with its default, from the loaded plugins' default_settings
-    (keys are '<plugin>.<name>')."""
+def setting_specs() -> dict[str, Any]:
+    """Every known setting key with its SettingSpec, from the loaded plugins'
+    default_settings (keys are '<plugin>.<name>'), in plugin order."""
     from flask import current_app
+
+    from ..settings import spec_of
     found: dict[str, Any] = {}
     for plugin in current_app.extensions["crm_expo_plugins"].values():
         for name, value in plugin.default_settings.items():
             key = name if name.startswith(f"{plugin.name}.") else f"{plugin.name}.{name}"
-            found[key] = value
+            found[key] = spec_of(key, value)
     return found
 
 
+def setting_defaults() -> dict[str, Any]:
+    """Every known setting key with its default."""
+    return {key: spec.default for key, spec in setting_specs().items()}
+
+
 def get_setting(key: str, show=None) -> Any:
-    """The show's value, else the global value, else the plugin's default."""
+    """The one accessor: the show's value, else the global value, else the plugin's default.
+    ``show`` is a Show, a show id or None (the global value)."""
     from sqlalchemy import select
     show_id = getattr(show, "id", show)
     rows = db.session.execute(
@@ -61,13 +69,10 @@ def set_setting(key: str, value: Any, show=None, user=None) -> None:
     from sqlalchemy import select
 
     from .audit import audit
-    defaults = setting_defaults()
-    if key not in defaults:
+    specs = setting_specs()
+    if key not in specs:
         raise KeyError(f"unknown setting {key!r}")
-    default = defaults[key]
-    if default is not None and not isinstance(value, type(default)) and \
-            not (isinstance(default, float) and isinstance(value, int)):
-        raise ValueError(f"{key} must be a {type(default).__name__}")
+    value = specs[key].check(key, value)       # SettingError (a ValueError) naming the setting
     show_id = getattr(show, "id", show)
     row = db.session.scalar(select(Setting).where(
         Setting.key == key, Setting.show_id == show_id if show_id is not None else Setting.show_id.is_(None)))

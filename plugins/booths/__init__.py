@@ -1,9 +1,9 @@
 """Booths (展位): Floor plan, published price list, bookings, contracts and payments."""
 from flask_babel import lazy_gettext as _l
 
-from crm_expo import signals
 from crm_expo.imports import Column, choice, cli_importer
 from crm_expo.plugins import NavItem, Plugin
+from crm_expo.settings import SettingSpec
 
 from . import operations as ops
 from .api import api_bp
@@ -41,8 +41,16 @@ BOOTH_COLUMNS = (
 )
 
 
-def _history(sender, entries, **_kw):
-    ops.customer_history(sender, entries)
+def _history(organization):
+    """customer.history hook; operations.customer_history keeps its append-to-a-list form."""
+    entries: list = []
+    ops.customer_history(organization, entries)
+    return entries
+
+
+def _copy_show(**kw):
+    from .copying import copy_show
+    copy_show(**kw)
 
 
 # The PDF module (and ReportLab) is loaded when a report is printed, not by every command.
@@ -56,6 +64,20 @@ def _report_section(show):
     return report_section(show)
 
 
+# The defaults stay in operations.DEFAULT_SETTINGS; these say what each one is.
+SETTINGS = {
+    "booths.hold_minutes": SettingSpec(
+        "int", ops.DEFAULT_SETTINGS["booths.hold_minutes"], _l("Hold time (minutes)"),
+        _l("How long a held booth stays held for an exhibitor before it is released."), min=1, max=60 * 24 * 90),
+    "booths.offer_minutes": SettingSpec(
+        "int", ops.DEFAULT_SETTINGS["booths.offer_minutes"], _l("Rebooking offer time (minutes)"),
+        _l("How long a returning exhibitor's previous booth is offered to it before it is released."),
+        min=1, max=60 * 24 * 90),
+    "booths.previous_show": SettingSpec(
+        "str", ops.DEFAULT_SETTINGS["booths.previous_show"], _l("Previous edition (show code)"),
+        _l("The show whose exhibitors are offered their booth again; empty: no rebooking window.")),
+}
+
 plugin = Plugin(
     name="booths",
     title=_l("Booths"),
@@ -64,11 +86,11 @@ plugin = Plugin(
     models="plugins.booths.models",
     requires=('exhibitors',),
     nav=(NavItem(_l("Booths"), "booths.index", permissions=("booths.sell", "booths.portal")),),
-    default_settings=dict(ops.DEFAULT_SETTINGS),
+    default_settings=SETTINGS,
     cli=cli,
     generate=ops.generate,
     importers={"booths": cli_importer("booths", BOOTH_COLUMNS, ops.import_rows)},
     reports={"booths": _booths_report},
     report_sections={"post-show": _report_section},
-    signal_handlers=((signals.collect_customer_history, _history),),
+    hooks={"customer.history": _history, "show.copy": _copy_show},
 )

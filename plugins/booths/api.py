@@ -296,3 +296,80 @@ def list_discount_rules(show):
     staff = caller_role() != "exhibitor"
     stmt = ops.discount_rules_stmt(show, current_only=request.args.get("retired") not in ("1", "true"))
     return jsonify(_page(stmt, lambda row: ops.rule_json(row[0], row[1] if staff else None)))
+
+
+def _whole(data: dict, name: str, default: int, low: int = 0, high: int | None = None, field: str = "") -> int:
+    field = field or name
+    value = data.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        bound = _("a whole number from %(low)s to %(high)s", low=low, high=high) if high is not None else \
+            _("a whole number of at least %(low)s", low=low)
+        raise ApiError(400, "bad_value", _("%(field)s must be %(bound)s, not %(value)s.", field=field, bound=bound,
+                                           value=repr(value)), field=field)
+    return value
+
+
+def _date(data: dict, name: str) -> dt.date | None:
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ApiError(400, "bad_value", _("%(field)s must be a date YYYY-MM-DD, not %(value)s.", field=name,
+                                           value=repr(value)), field=name) from None
+
+
+@api_bp.put("/shows/<slug>/price-list")
+@api_require("booths.prices")
+def put_price_list(show):
+    """Publish the show's price list (replaces the published one), as the prices page does.
+    ---
+    put:
+      summary: Publish the price list
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [rates]
+              properties:
+                rates: {type: object, description: "price per m² by booth type, whole minor units ≥ 0",
+                        additionalProperties: {type: integer, minimum: 0}}
+                corner_surcharge_pct: {type: integer, minimum: 0, maximum: 100}
+                open_side_surcharge_pct: {type: integer, minimum: 0, maximum: 100}
+                early_bird_until: {type: string, format: date}
+                early_bird_pct: {type: integer, minimum: 0, maximum: 100}
+                deposit_pct: {type: integer, minimum: 0, maximum: 100}
+                balance_due: {type: string, format: date}
+      responses:
+        200: {description: the published price list}
+        400: {description: "a field is missing or wrong; error.field names it; nothing written"}
+    """
+    data = json_body()
+    rates = data.get("rates")
+    if not isinstance(rates, dict) or not rates:
+        raise ApiError(400, "bad_value", _("rates must be an object of prices per m² by booth type."), field="rates")
+    for booth_type in rates:
+        if booth_type not in BOOTH_TYPES:
+            raise ApiError(400, "bad_value", _("Unknown booth type %(type)s (one of %(types)s).", type=booth_type,
+                                               types=", ".join(BOOTH_TYPES)), field=f"rates.{booth_type}")
+        _whole(rates, booth_type, 0, field=f"rates.{booth_type}")
+    terms = {name: _whole(data, name, default, 0, 100) for name, default in (
+        ("corner_surcharge_pct", 0), ("open_side_surcharge_pct", 0), ("early_bird_pct", 0), ("deposit_pct", 30))}
+    try:
+        pl = ops.publish_price_list(show, rates, **terms,
+                                    early_bird_until=_date(data, "early_bird_until"),
+                                    balance_due=_date(data, "balance_due"), user=_user())
+    except ops.BoothError as exc:
+        raise _refusal(exc) from exc
+    return jsonify(price_list_json(pl))
+
+
+def price_list_json(pl) -> dict:
+    return {"currency": pl.currency, "rates": pl.rates, "corner_surcharge_pct": pl.corner_surcharge_pct,
+            "open_side_surcharge_pct": pl.open_side_surcharge_pct,
+            "early_bird_until": pl.early_bird_until.isoformat() if pl.early_bird_until else None,
+            "early_bird_pct": pl.early_bird_pct, "deposit_pct": pl.deposit_pct,
+            "balance_due": pl.balance_due.isoformat() if pl.balance_due else None,
+            "published_at": pl.published_at.isoformat() + "Z" if pl.published_at else None}

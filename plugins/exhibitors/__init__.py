@@ -2,19 +2,28 @@
 plus the organization page that remembers the customer across shows."""
 from flask_babel import lazy_gettext as _l
 
-from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
+from crm_expo.settings import SettingSpec
 
 from .api import api_bp
 from .generate import demo, generate
 from .importing import importer
+from .models import DOCUMENT_TITLES
 from .operations import (
-                         DEFAULT_REQUIRED_DOCUMENTS,
-                         REQUIRED_DOCUMENTS_KEY,
-                         exhibitor_for_organization,
-                         on_collect_customer_history,
+    DEFAULT_REQUIRED_DOCUMENTS,
+    REQUIRED_DOCUMENTS_KEY,
+    exhibitor_for_organization,
+    on_collect_customer_history,
 )
 from .views import bp, site_bp
+
+
+def _history(organization):
+    """customer.history hook (the handler keeps its older append-to-a-list form)."""
+    entries: list = []
+    on_collect_customer_history(organization, entries)
+    return entries
+
 
 plugin = Plugin(
     name="exhibitors",
@@ -27,9 +36,12 @@ plugin = Plugin(
     requires=(),
     nav=(NavItem(_l("Exhibitors"), "exhibitors.index", permissions=("exhibitors.view",)),
          NavItem(_l("My company"), "exhibitors_site.portal", permissions=("exhibitors.portal",))),
-    default_settings={REQUIRED_DOCUMENTS_KEY: DEFAULT_REQUIRED_DOCUMENTS},
+    default_settings={REQUIRED_DOCUMENTS_KEY: SettingSpec(
+        "list", DEFAULT_REQUIRED_DOCUMENTS, _l("Required documents"),
+        _l("Documents an exhibitor must have accepted before its application can be approved."),
+        choices=tuple(DOCUMENT_TITLES.items()))},
     generate=generate,
     demo=demo,
     importers={"exhibitors": importer},
-    signal_handlers=((signals.collect_customer_history, on_collect_customer_history),),
+    hooks={"customer.history": _history},
 )

@@ -2,7 +2,6 @@
 service centre."""
 from flask_babel import lazy_gettext as _l
 
-from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
 from .api import api_bp, init_app
@@ -15,10 +14,12 @@ def _attendance_report(show):
     return attendance_report(show, operations.attendance(show))
 
 
-def _customer_history(sender, entries=None, **_kw):
+def _customer_history(organization):
+    """customer.history hook; operations.customer_history keeps its append-to-a-list form."""
     from .operations import customer_history
-    if entries is not None:
-        customer_history(sender, entries)
+    entries: list = []
+    customer_history(organization, entries)
+    return entries
 
 
 def _generate(show, counts, rng):
@@ -27,8 +28,21 @@ def _generate(show, counts, rng):
 
 
 def _default_settings():
-    from .operations import DEFAULT_SETTINGS
-    return dict(DEFAULT_SETTINGS)
+    from crm_expo.settings import SettingSpec
+
+    from .operations import DEFAULT_SETTINGS as D
+    from .operations import PRIORITIES
+    return {
+        "onsite.reentry": SettingSpec("bool", D["onsite.reentry"], _l("Re-entry allowed"),
+                                      _l("Off: one admitted entry per person and show day.")),
+        "onsite.exit_scans": SettingSpec("bool", D["onsite.exit_scans"], _l("Exit scans"),
+                                         _l("Record exit scans at the gates.")),
+        "onsite.print_on_checkin": SettingSpec("bool", D["onsite.print_on_checkin"], _l("Print badge at check-in"),
+                                               _l("The desk prints a first badge at check-in (first entry, walk-in).")),
+        "onsite.sla_minutes": SettingSpec("map", dict(D["onsite.sla_minutes"]), _l("Resolution target (minutes)"),
+                                          _l("Minutes from logging a service request to its resolution, per priority."),
+                                          min=1, max=60 * 24 * 30, choices=tuple(PRIORITIES.items())),
+    }
 
 
 def _routed_requests(show, organization_id) -> bool:
@@ -58,7 +72,7 @@ plugin = Plugin(
     default_settings=_default_settings(),
     generate=_generate,
     reports={"attendance": _attendance_report},
-    signal_handlers=((signals.collect_customer_history, _customer_history),),
+    hooks={"customer.history": _customer_history},
     init_app=init_app,
     takes_part=_routed_requests,
 )

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
+from crm_expo.models import get_setting
 from plugins.visitors.models import Registration
 
 from . import operations as ops
@@ -34,7 +35,7 @@ def generate(show, counts: dict, rng: random.Random) -> None:
     tz = ZoneInfo(show.timezone)
     taken = set(db.session.execute(select(Scan.registration_id, Scan.day).where(
         Scan.show_id == show.id, Scan.first_entry.is_(True))).all())
-    reentry = bool(ops.setting(show, "onsite.reentry"))
+    reentry = bool(get_setting("onsite.reentry", show))
     rows = []
     for i in range(n):
         d = rng.choice(days)

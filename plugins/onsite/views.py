@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request,
-                   send_from_directory, url_for)
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,10 +12,12 @@ from sqlalchemy import select
 from crm_expo.access import public, require
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
+from crm_expo.models import get_setting
 from plugins.visitors import operations as visitor_ops
 from plugins.visitors.models import Registration
 
-from . import forms, operations as ops
+from . import forms
+from . import operations as ops
 from .models import BadgePrint, ServiceRequest
 
 bp = Blueprint("onsite", __name__, template_folder="templates")
@@ -57,7 +58,7 @@ def desk():
     gate = (request.args.get("gate") or "A").strip()[:64]
     return render_template("onsite/desk.html", show=show, gate=gate, walkin=forms.WalkInForm(),
                            count=ops.gate_count(show, gate), badge_id=request.args.get("badge", type=int),
-                           print_on_checkin=bool(ops.setting(show, "onsite.print_on_checkin")))
+                           print_on_checkin=bool(get_setting("onsite.print_on_checkin", show)))
 
 
 @bp.route("/desk/search")
@@ -178,7 +179,7 @@ def attendance():
 @require("onsite.manage")
 def attendance_pdf():
     show = g.show
-    from .pdf import attendance_report     # ReportLab loads when a PDF is asked for
+    from .pdf import attendance_report  # ReportLab loads when a PDF is asked for
     return _pdf(attendance_report(show, ops.attendance(show)), f"attendance-{show.slug}.pdf")
 
 

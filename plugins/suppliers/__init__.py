@@ -1,7 +1,6 @@
 """Suppliers (服务商): official contractors, their service catalogues and prices."""
 from flask_babel import lazy_gettext as _l
 
-from crm_expo import signals
 from crm_expo.plugins import NavItem, Plugin
 
 from .api import api_bp
@@ -15,6 +14,19 @@ def _appointed(show, organization_id) -> bool:
     """A supplier takes part in the shows it is an official contractor of."""
     supplier = supplier_for_organization(organization_id)
     return supplier is not None and appointment_for(show, supplier) is not None
+
+
+
+def _history(organization):
+    """customer.history hook (the handler keeps its older append-to-a-list form)."""
+    entries: list = []
+    on_collect_customer_history(organization, entries)
+    return entries
+
+
+def _copy_show(**kw):
+    from .copying import copy_show
+    copy_show(**kw)
 
 
 plugin = Plugin(
@@ -33,5 +45,5 @@ plugin = Plugin(
     generate=generate,
     demo=demo,
     importers={"suppliers": importer},
-    signal_handlers=((signals.collect_customer_history, on_collect_customer_history),),
+    hooks={"customer.history": _history, "show.copy": _copy_show},
 )

@@ -7,6 +7,11 @@ from .api import api_bp
 from .bulk import generate, importer
 from .views import bp
 
+def _copy_show(**kw):
+    from .copying import copy_show
+    copy_show(**kw)
+
+
 plugin = Plugin(
     name="visitors",
     title=_l("Visitors"),
@@ -17,4 +22,5 @@ plugin = Plugin(
     nav=(NavItem(_l("Visitors"), "visitors.index", permissions=("visitors.view",)),),
     generate=generate,
     importers={"visitors": importer},
+    hooks={"show.copy": _copy_show},
 )

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import func, select
 
 from crm_expo.extensions import db
+from crm_expo.models import set_setting
 from plugins.onsite import operations as ops
 from plugins.onsite.models import Scan
 from plugins.visitors import operations as visitor_ops
@@ -41,7 +42,8 @@ def test_first_scan_admits_second_says_already_in(client, app):
 
 def test_reentry_setting_admits_again_but_counts_one_person(client, app):
     show = today_show()
-    ops.set_setting(show, "onsite.reentry", True)
+    set_setting("onsite.reentry", True, show)
+    db.session.commit()
     token = desk_token(show)
     reg = register(show)
     assert [scan(client, show, token, reg.badge_code).get_json()["result"] for _ in range(3)] == ["ok"] * 3
@@ -151,7 +153,8 @@ def test_exit_scans_follow_the_setting(client, app):
     token = desk_token(show)
     reg = register(show)
     assert scan(client, show, token, reg.badge_code, direction="out").get_json()["reason_code"] == "exit_scans_off"
-    ops.set_setting(show, "onsite.exit_scans", True)
+    set_setting("onsite.exit_scans", True, show)
+    db.session.commit()
     assert scan(client, show, token, reg.badge_code).get_json()["result"] == "ok"
     assert scan(client, show, token, reg.badge_code, direction="out").get_json()["reason_code"] == "exit"
     assert ops.attendance(show)["entries"] == 1
@@ -160,7 +163,8 @@ def test_exit_scans_follow_the_setting(client, app):
 def test_attendance_counts_unique_people_per_day_and_excludes_staff_and_media(app, request_ctx):
     show = today_show()
     days = [d.date for d in show.days]
-    ops.set_setting(show, "onsite.reentry", True)
+    set_setting("onsite.reentry", True, show)
+    db.session.commit()
     trade = register(show, "trade")
     public = register(show, "public")
     media = register(show, "media")

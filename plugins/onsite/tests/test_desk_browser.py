@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_expo.extensions import db
+from crm_expo.models import set_setting
 from plugins.onsite.models import Scan
 from tests.factories import PASSWORD, make_user
 
@@ -88,7 +89,8 @@ def test_desk_prints_the_badge_on_check_in(page, live_server, app):
     from plugins.onsite.models import BadgePrint
     show = today_show()
     slug = show.slug   # the page's URL; the object is detached once the server has run
-    ops.set_setting(show, "onsite.print_on_checkin", True)
+    set_setting("onsite.print_on_checkin", True, show)
+    db.session.commit()
     desk = make_user("desk", locale="en")
     with app.test_request_context():
         new = register(show, name_zh="王芳", name_en="Wang Fang")

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from crm_expo import signals
+from crm_expo import hooks, signals
 from crm_expo.extensions import db
 from plugins.exhibitors.operations import create_exhibitor
 from plugins.onsite import operations as ops
@@ -140,9 +140,8 @@ def test_exhibitor_complaint_book_and_customer_history(client, app):
     req = db.session.scalar(select(ServiceRequest))
     assert (req.channel, req.organization_id, req.owner_id) == ("portal", org.id, None)
     assert "Aisle not cleaned" in client.get(f"/shows/{show.slug}/onsite/portal").get_data(as_text=True)
-    entries = []
     with app.test_request_context():
-        signals.collect_customer_history.send(org, entries=entries)
+        entries = [e for piece in hooks.values("customer.history", organization=org) for e in piece]
     assert any(e["kind"] == "onsite" and e["label"] == "Complaint" and e["value"].startswith("1") for e in entries)
 
 
