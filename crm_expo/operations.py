@@ -83,16 +83,16 @@ def change_show_dates(show: Show, start: dt.date, days: int, user=None) -> Show:
         raise CoreError(_("The dates of a show that is live or has ended cannot change."), field="start")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
         raise CoreError(_("A show lasts 1 to 60 days, not %(days)s.", days=days), field="days")
-    before = {"start": show.start, "days": len(show.days)}
-    template = list(show.days) or [ShowDay(opens=dt.time(9, 0), closes=dt.time(17, 0), trade_only=False)]
-    hours = [(d.opens, d.closes, d.trade_only) for d in template]
-    show.days.clear()
-    db.session.flush()          # the old dates leave before the new ones (unique per show and date)
-    for i in range(days):
-        opens, closes, trade_only = hours[min(i, len(hours) - 1)]
-        show.days.append(ShowDay(date=start + dt.timedelta(days=i), opens=opens, closes=closes, trade_only=trade_only))
-    audit("show.dates", show, user=user, show_id=show.id, before=before, after={"start": start, "days": days})
-    db.session.commit()
+    with transaction():
+        before = {"start": show.start, "days": len(show.days)}
+        template = list(show.days) or [ShowDay(opens=dt.time(9, 0), closes=dt.time(17, 0), trade_only=False)]
+        hours = [(d.opens, d.closes, d.trade_only) for d in template]
+        show.days.clear()
+        db.session.flush()          # the old dates leave before the new ones (unique per show and date)
+        for i in range(days):
+            opens, closes, trade_only = hours[min(i, len(hours) - 1)]
+            show.days.append(ShowDay(date=start + dt.timedelta(days=i), opens=opens, closes=closes, trade_only=trade_only))
+        audit("show.dates", show, user=user, show_id=show.id, before=before, after={"start": start, "days": days})
     return show
 
 
