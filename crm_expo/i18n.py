@@ -103,6 +103,17 @@ def local_date(value, fmt: str = "medium") -> str:
     return format_date(value, fmt) if value else ""
 
 
+def str_anywhere(value) -> str:
+    """``str(value)`` of a lazy string the way :func:`gettext_anywhere` translates: outside a
+    request in DEFAULT_LOCALE (the app context may have cached another locale already)."""
+    from flask import has_app_context
+    from flask_babel import force_locale
+    if has_app_context() and not has_request_context():
+        with force_locale(current_app.config.get("DEFAULT_LOCALE") or "zh"):
+            return str(value)
+    return str(value)
+
+
 def gettext_anywhere(text: str, **kw) -> str:
     """gettext that also works outside a request (the CLI): there the core's locale selector
     has no session to read, so the message is translated to DEFAULT_LOCALE (temporarily, so

@@ -43,6 +43,7 @@ from flask import current_app, has_app_context, has_request_context
 from ..database import checkpoint, write_transaction
 from ..extensions import db
 from ..i18n import gettext_anywhere as _
+from ..i18n import str_anywhere
 from .duplicates import (
     bulk_get_or_create_persons,
     bulk_organizations,
@@ -171,7 +172,7 @@ class ImportReport:
         return out
 
     def note_default(self, column: Column, rows: list[int] | int) -> None:
-        key = (column.label, str(column.default_label or column.default))
+        key = (column.label, str_anywhere(column.default_label or column.default))
         if isinstance(rows, int):
             self.defaults[key] = int(self.defaults.get(key) or 0) + rows
         else:

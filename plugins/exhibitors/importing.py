@@ -13,6 +13,7 @@ from crm_expo.contacts import duplicates, importing
 from crm_expo.contacts.importing import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
 from crm_expo.contacts.keys import fold_query, name_key, search_keys, sort_key
 from crm_expo.contacts.search import index_organizations
+from crm_expo.database import write_transaction
 from crm_expo.extensions import db
 from crm_expo.models import Organization, audit
 
@@ -54,7 +55,7 @@ def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportRepor
     A row is the same company as an existing one when the licence number or a folded name
     (zh or en) matches, as in crm_expo.contacts.duplicates.find_duplicate_organizations."""
     report = ImportReport()
-    ops.write_transaction()
+    write_transaction()
     categories = {c.code: c.id for c in db.session.scalars(
         select(ExhibitorCategory).where(ExhibitorCategory.show_id == show.id))}
     good: list[tuple[int, dict, list[int]]] = []

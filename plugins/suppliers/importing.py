@@ -8,6 +8,7 @@ from sqlalchemy import insert, select
 
 from crm_expo.contacts import importing
 from crm_expo.contacts.importing import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
+from crm_expo.database import write_transaction
 from crm_expo.extensions import db
 from crm_expo.models import audit
 
@@ -47,7 +48,7 @@ COLUMNS = (
 
 def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportReport:
     report = ImportReport()
-    ops.write_transaction()
+    write_transaction()
     new_suppliers, new_appointments = [], []
     for rownum, values in rows:
         if not (values.get("name_zh") or values.get("name_en")):
@@ -61,7 +62,7 @@ def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportRepor
         except ops.SupplierError as exc:
             report.problems.append(RowProblem(rownum, "", str(exc)))
             report.rejected += 1
-            ops.write_transaction()
+            write_transaction()
             continue
         sup = ops.supplier_for_organization(org.id)
         changed = False

@@ -21,7 +21,7 @@ from crm_expo.contacts.importing import (
     cli_importer,
     parse_date,
 )
-from crm_expo.database import driver_datetime, executemany, new_ids, utcnow
+from crm_expo.database import driver_datetime, executemany, new_ids, utcnow, write_transaction
 from crm_expo.extensions import db
 from crm_expo.i18n import (
     gettext_anywhere as core_message,  # the importer's own messages (core catalogue)
@@ -29,7 +29,7 @@ from crm_expo.i18n import (
 from crm_expo.models import Consent, audit
 
 from .models import CATEGORIES, BadgeCode, Registration
-from .operations import new_badge_codes, write_transaction
+from .operations import new_badge_codes
 
 
 # Longer than its column, a cell would fail the whole batch on PostgreSQL (SQLite would store

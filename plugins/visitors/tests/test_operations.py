@@ -29,7 +29,7 @@ def person(**kw):
     base = {"name_zh": "张伟", "name_en": "Zhang Wei", "email": "zhang.wei@example.com",
             "phone": "13800138000", "organization_name": "上海食品有限公司", "job_title": "采购经理"}
     if "email" in kw and "name_zh" not in kw:
-        # Same name at the same company is the same person (crm_expo.customers): vary it.
+        # Same name at the same company is the same person (crm_expo.contacts.duplicates): vary it.
         base["name_zh"], base["name_en"] = "访客" + kw["email"].split("@")[0], ""
     base.update(kw)
     return base
