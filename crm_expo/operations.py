@@ -10,9 +10,9 @@ from babel.numbers import get_currency_name
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from . import signals
+from .database import transaction, utcnow
 from .errors import DomainError
 from .extensions import db
 from .models import ApiToken, Organization, Show, ShowDay, User, audit
@@ -51,19 +51,16 @@ def create_show(slug: str, name_zh: str, start: dt.date, days: int, *, name_en: 
         raise CoreError(_("Unknown currency: %(cur)s", cur=currency))
     if db.session.scalar(select(Show.id).where(Show.slug == slug)):
         raise CoreError(_("A show with the code %(slug)s exists already.", slug=slug))
-    show = Show(slug=slug, name_zh=name_zh or name_en, name_en=name_en, venue=venue, halls=list(halls or []),
-                timezone=timezone, currency=currency)
-    show.days = [ShowDay(date=start + dt.timedelta(days=i), opens=opens, closes=closes) for i in range(days)]
-    db.session.add(show)
-    try:
+    taken = CoreError(_("A show with the code %(slug)s exists already.", slug=slug), field="slug")
+    with transaction(constraint_errors={"uq_shows_slug": taken}):
+        show = Show(slug=slug, name_zh=name_zh or name_en, name_en=name_en, venue=venue, halls=list(halls or []),
+                    timezone=timezone, currency=currency)
+        show.days = [ShowDay(date=start + dt.timedelta(days=i), opens=opens, closes=closes) for i in range(days)]
+        db.session.add(show)
         db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise CoreError(_("A show with the code %(slug)s exists already.", slug=slug))
-    audit("show.create", show, user=user, show_id=show.id,
-          after={"slug": slug, "name_zh": show.name_zh, "start": start, "days": days})
-    db.session.commit()
-    signals.show_created.send(show)
+        audit("show.create", show, user=user, show_id=show.id,
+              after={"slug": slug, "name_zh": show.name_zh, "start": start, "days": days})
+        signals.send_after_commit(signals.show_created, show)
     return show
 
 
@@ -71,10 +68,10 @@ def change_show_status(show: Show, new: str, user=None) -> Show:
     old = show.status
     if new not in SHOW_TRANSITIONS.get(old, set()):
         raise CoreError(_("A show cannot go from %(old)s to %(new)s.", old=old, new=new))
-    show.status = new
-    audit("show.status", show, user=user, show_id=show.id, before={"status": old}, after={"status": new})
-    db.session.commit()
-    signals.show_status_changed.send(show, old=old, new=new)
+    with transaction():
+        show.status = new
+        audit("show.status", show, user=user, show_id=show.id, before={"status": old}, after={"status": new})
+        signals.send_after_commit(signals.show_status_changed, show, old=old, new=new)
     return show
 
 
@@ -86,16 +83,16 @@ def change_show_dates(show: Show, start: dt.date, days: int, user=None) -> Show:
         raise CoreError(_("The dates of a show that is live or has ended cannot change."), field="start")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
         raise CoreError(_("A show lasts 1 to 60 days, not %(days)s.", days=days), field="days")
-    before = {"start": show.start, "days": len(show.days)}
-    template = list(show.days) or [ShowDay(opens=dt.time(9, 0), closes=dt.time(17, 0), trade_only=False)]
-    hours = [(d.opens, d.closes, d.trade_only) for d in template]
-    show.days.clear()
-    db.session.flush()          # the old dates leave before the new ones (unique per show and date)
-    for i in range(days):
-        opens, closes, trade_only = hours[min(i, len(hours) - 1)]
-        show.days.append(ShowDay(date=start + dt.timedelta(days=i), opens=opens, closes=closes, trade_only=trade_only))
-    audit("show.dates", show, user=user, show_id=show.id, before=before, after={"start": start, "days": days})
-    db.session.commit()
+    with transaction():
+        before = {"start": show.start, "days": len(show.days)}
+        template = list(show.days) or [ShowDay(opens=dt.time(9, 0), closes=dt.time(17, 0), trade_only=False)]
+        hours = [(d.opens, d.closes, d.trade_only) for d in template]
+        show.days.clear()
+        db.session.flush()          # the old dates leave before the new ones (unique per show and date)
+        for i in range(days):
+            opens, closes, trade_only = hours[min(i, len(hours) - 1)]
+            show.days.append(ShowDay(date=start + dt.timedelta(days=i), opens=opens, closes=closes, trade_only=trade_only))
+        audit("show.dates", show, user=user, show_id=show.id, before=before, after={"start": start, "days": days})
     return show
 
 
@@ -122,25 +119,22 @@ def create_user(email: str, password: str, role: str, *, organization_id: int | 
         raise CoreError(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD))
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise CoreError(_("A user with the email %(email)s exists already.", email=email))
-    new = User(email=email, role=role, organization_id=organization_id, name=name, locale=locale)
-    new.set_password(password)
-    db.session.add(new)
-    try:
+    taken = CoreError(_("A user with the email %(email)s exists already.", email=email), field="email")
+    with transaction(constraint_errors={"uq_users_email": taken}):
+        new = User(email=email, role=role, organization_id=organization_id, name=name, locale=locale)
+        new.set_password(password)
+        db.session.add(new)
         db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise CoreError(_("A user with the email %(email)s exists already.", email=email))
-    audit("user.create", new, user=user, after={"email": email, "role": role, "organization_id": organization_id})
-    db.session.commit()
+        audit("user.create", new, user=user, after={"email": email, "role": role, "organization_id": organization_id})
     return new
 
 
 def set_user_active(target: User, active: bool, user=None) -> User:
-    before = {"active": target.active}
-    target.active = active
-    target.rotate_session()
-    audit("user.enable" if active else "user.disable", target, user=user, before=before, after={"active": active})
-    db.session.commit()
+    with transaction():
+        before = {"active": target.active}
+        target.active = active
+        target.rotate_session()
+        audit("user.enable" if active else "user.disable", target, user=user, before=before, after={"active": active})
     return target
 
 
@@ -151,20 +145,19 @@ def create_token(show: Show, role: str, *, name: str = "", organization_id: int 
         raise CoreError(_("Unknown role %(role)s; roles: %(roles)s", role=role, roles=", ".join(ROLE_VALUES)))
     if role in ("exhibitor", "supplier") and organization_id is None:
         raise CoreError(_("A %(role)s token needs an organization.", role=role))
-    token, plain = ApiToken.new(show_id=show.id, role=role, name=name, organization_id=organization_id,
-                                expires_at=expires_at, created_by_id=getattr(user, "id", None))
-    db.session.add(token)
-    db.session.flush()
-    audit("token.create", token, user=user, show_id=show.id,
-          after={"prefix": token.prefix, "role": role, "name": name})
-    db.session.commit()
+    with transaction():
+        token, plain = ApiToken.new(show_id=show.id, role=role, name=name, organization_id=organization_id,
+                                    expires_at=expires_at, created_by_id=getattr(user, "id", None))
+        db.session.add(token)
+        db.session.flush()
+        audit("token.create", token, user=user, show_id=show.id,
+              after={"prefix": token.prefix, "role": role, "name": name})
     return token, plain
 
 
 def revoke_token(token: ApiToken, user=None) -> ApiToken:
-    from .database import utcnow
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        audit("token.revoke", token, user=user, show_id=token.show_id, after={"prefix": token.prefix})
-        db.session.commit()
+    with transaction():
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            audit("token.revoke", token, user=user, show_id=token.show_id, after={"prefix": token.prefix})
     return token

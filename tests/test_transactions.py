@@ -179,3 +179,27 @@ def test_two_desks_holding_one_booth_at_once_one_gets_it_one_is_told(app):
         return ops.hold_booth(db.session.get(Show, show_id), "A101", exhibitors.pop()).id
     assert _race(app, 2, hold) == ["booth_taken", "ok"]
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
+
+
+def test_the_api_answers_a_refusal_no_endpoint_caught_with_its_status_and_field(make_app):
+    from flask import Blueprint
+
+    from crm_expo.access import public
+    from crm_expo.extensions import csrf
+    app = make_app()
+    bp = Blueprint("refusal_api", __name__, url_prefix="/api/v1/test")
+
+    @bp.post("/refuse")
+    @public
+    def refuse():
+        with transaction():
+            db.session.add(Setting(key="test.half-written", value=1))
+            raise DomainError("The rate must be a whole number.", "bad_rate", field="rates.shell", status=400)
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    with app.app_context():
+        resp = app.test_client().post("/api/v1/test/refuse")
+        assert resp.status_code == 400
+        assert resp.get_json() == {"error": {"code": "bad_rate", "message": "The rate must be a whole number.",
+                                             "field": "rates.shell"}}
+        assert _committed_settings() == 0     # nothing half-written

@@ -25,7 +25,7 @@ from flask_login import current_user
 from sqlalchemy import DateTime, Integer, String, func, select, update
 
 from ..access import bearer_token, is_api_request
-from ..database import FastStatement, close_hot_connection, hot_connection, utcnow, write_transaction
+from ..database import FastStatement, close_hot_connection, hot_connection, transaction, utcnow
 from ..errors import DomainError
 from ..extensions import csrf, db
 from ..models import ApiToken, Show
@@ -116,9 +116,8 @@ def authenticate_token(raw: str) -> TokenGrant:
     now = utcnow()
     # Record use at most once a minute: the check-in path must not write for this.
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
-        write_transaction()   # parallel first uses must queue, not fail with "database is locked"
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        db.session.commit()
+        with transaction():   # a writer: parallel first uses queue, not fail with "database is locked"
+            db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
     return token
 
 
@@ -201,7 +200,7 @@ def page_args() -> tuple[int, int]:
         page = int(request.args.get("page", 1))
         per_page = int(request.args.get("per_page", 50))
     except ValueError:
-        raise ApiError(400, "bad_pagination", _("page and per_page must be whole numbers."))
+        raise ApiError(400, "bad_pagination", _("page and per_page must be whole numbers.")) from None
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise ApiError(400, "bad_pagination",
                        _("page must be ≥ 1 and per_page between 1 and %(max)d.", max=MAX_PER_PAGE))

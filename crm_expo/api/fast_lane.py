@@ -29,9 +29,10 @@ from flask_babel import force_locale
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..access import bearer_token
+from ..errors import DomainError
 from ..i18n import accepted_language, parsed_locale
 from ..web import SECURITY_HEADERS, SERVER_ERROR, log_server_error, schema_checked
-from . import ApiError, authenticate_token, error_json, require_role, show_for
+from . import authenticate_token, error_json, require_role, show_for
 
 MAX_BODY = 16 * 1024   # a scan is about 100 bytes; anything bigger takes the normal path
 EXTENSION = "crm_expo_fast_lane"
@@ -46,7 +47,7 @@ class FastRoute(NamedTuple):
 def add_fast_route(app: Flask, endpoint: str, handler: Callable) -> None:
     """Answer the API view ``endpoint``'s POSTs in the fast lane too, under the view's own URL
     rule (which names the show as ``<slug>``) and access rule (``api_require``'s roles).
-    ``handler(show, token, data)`` returns the JSON answer or raises ApiError, as the view
+    ``handler(show, token, data)`` returns the JSON answer or raises a DomainError (ApiError), as the view
     does. Call it after the view's blueprint is registered (a plugin's ``init_app``)."""
     rule = next(app.url_map.iter_rules(endpoint))   # KeyError: no such endpoint
     if rule.arguments != {"slug"}:
@@ -79,8 +80,8 @@ class FastLane:
                 grant = authenticate_token(token)
                 require_role(grant.role, route.roles)
                 status, answer = 200, route.handler(show_for(slug, grant, True), grant, data)
-            except ApiError as exc:
-                status, answer = exc.status, error_json(exc.code, exc.message)
+            except DomainError as exc:   # ApiError or an operation's refusal, as the API's handler
+                status, answer = exc.status, error_json(exc.code, exc.message, exc.field)
             except Exception as exc:   # as Flask's error handler does: log, answer 500 in JSON
                 log_server_error(exc)
                 status, answer = 500, error_json("server_error", SERVER_ERROR)

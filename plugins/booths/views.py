@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from crm_expo.errors import DomainError
 from crm_expo.access import public, require
 from crm_expo.permissions import can
 from crm_expo.extensions import db
@@ -99,7 +100,7 @@ def booth(code):
     row = ops.booth_row(show, b.id)
     try:
         price = ops.quote(b, ops.utcnow().date())
-    except ops.BoothError as exc:
+    except DomainError as exc:
         price, no_price = None, str(exc)
     else:
         no_price = ""
@@ -117,7 +118,7 @@ def booth(code):
             booking = ops.hold_booth(show, b.code, own.id if portal else form.exhibitor.data,
                                      discount_rule_id=None if portal else (form.discount_rule.data or None),
                                      user=current_user, portal=portal)
-        except ops.BoothError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Booth %(code)s is held until %(until)s.", code=b.code,
@@ -174,7 +175,7 @@ def _set_blocked(code, blocked: bool):
     else:
         try:
             ops.set_blocked(b, blocked, form.reason.data or "", user=current_user)
-        except ops.BoothError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Booth %(code)s is blocked.", code=b.code) if blocked else
@@ -200,7 +201,7 @@ def split(code):
         left, right = ops.split_booth(b, (form.at.data or "").strip() or None,
                                       codes=(form.left_code.data or "", form.right_code.data or ""),
                                       user=current_user)
-    except ops.BoothError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
         return redirect(url_for("booths.booth", code=b.code))
     flash(_("Booth %(code)s was split into %(a)s and %(b)s.", code=code, a=left.code, b=right.code), "success")
@@ -221,7 +222,7 @@ def merge(code):
         if other is None:
             raise ops.BoothError(_("No booth %(code)s in this show.", code=form.other.data or ""), "unknown_booth")
         merged = ops.merge_booths(b, other, code=form.code.data or "", user=current_user)
-    except ops.BoothError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
         return redirect(url_for("booths.booth", code=b.code))
     flash(_("Booths %(a)s and %(b)s were merged into %(code)s.", a=b.code, b=other.code, code=merged.code),
@@ -243,7 +244,7 @@ def booth_list():
     for r in rows:
         try:
             prices[r.Booth.id] = ops.quote(r.Booth, today, pl)["total_minor"]
-        except ops.BoothError:
+        except DomainError:
             prices[r.Booth.id] = None
     return render_template("booths/list.html", show=show, halls=halls, hall=hall, rows=rows, prices=prices,
                            titles=STATUS_TITLES, block_form=BlockForm(formdata=None), organizer=_organizer(),
@@ -275,7 +276,7 @@ def waitlist():
                                           booth_code=form.booth.data or "", booth_type=form.booth_type.data or "",
                                           user=current_user,
                                           organization_id=current_user.organization_id if portal else None)
-            except ops.BoothError as exc:
+            except DomainError as exc:
                 flash(str(exc), "error")
             else:
                 flash(_("Added to the waiting list (entry %(id)s).", id=entry.id), "success")
@@ -309,7 +310,7 @@ def waitlist_leave(entry_id):
         abort(400)
     try:
         ops.leave_waitlist(entry, user=current_user)
-    except ops.BoothError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Taken off the waiting list."), "success")
@@ -327,7 +328,7 @@ def rules():
         try:
             rule = ops.add_discount_rule(show, form.name.data, form.percent.data, min_area_m2=form.min_area_m2.data,
                                          booth_type=form.booth_type.data or "", user=current_user)
-        except ops.BoothError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Discount rule %(name)s published.", name=rule.name), "success")
@@ -355,7 +356,7 @@ def rule(rule_id):
         try:
             ops.edit_discount_rule(show, r.id, form.name.data, form.percent.data, min_area_m2=form.min_area_m2.data,
                                    booth_type=form.booth_type.data or "", user=current_user)
-        except ops.BoothError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Discount rule %(name)s saved.", name=form.name.data.strip()), "success")
@@ -374,7 +375,7 @@ def rule_retire(rule_id):
         abort(400)
     try:
         r = ops.retire_discount_rule(show, rule_id, user=current_user)
-    except ops.BoothError as exc:
+    except DomainError as exc:
         if exc.status == 404:
             abort(404)
         flash(str(exc), "error")
@@ -445,7 +446,7 @@ def booking_action(booking_id, action):
             ops.approve_price_exception(b, current_user)
         else:
             abort(404)
-    except ops.BoothError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Done."), "success")
@@ -507,7 +508,7 @@ def prices():
                                    early_bird_until=form.early_bird_until.data, early_bird_pct=form.early_bird_pct.data,
                                    deposit_pct=form.deposit_pct.data, balance_due=form.balance_due.data,
                                    user=current_user)
-        except ops.BoothError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Price list published."), "success")

@@ -8,6 +8,7 @@ import zlib
 from flask_babel import gettext as _
 from sqlalchemy import insert, or_, select, text
 
+from crm_expo.database import write_transaction
 from crm_expo.extensions import db
 from crm_expo.imports import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
 from crm_expo.customers import index_organizations
@@ -52,7 +53,7 @@ def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportRepor
     A row is the same company as an existing one when the licence number or a folded name
     (zh or en) matches, as in crm_expo.customers.find_duplicate_organizations."""
     report = ImportReport()
-    ops.write_transaction()
+    write_transaction()
     categories = {c.code: c.id for c in db.session.scalars(
         select(ExhibitorCategory).where(ExhibitorCategory.show_id == show.id))}
     good: list[tuple[int, dict, list[int]]] = []

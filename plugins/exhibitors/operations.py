@@ -14,13 +14,12 @@ from typing import Iterable
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, or_, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from crm_expo.customers import get_or_create_organization
 from crm_expo import signals
 from crm_expo import customers
-from crm_expo.database import utcnow, write_transaction
+from crm_expo.database import transaction, utcnow
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.listing import PER_PAGE, Order, Page, Position, seek_page, unindexed
@@ -93,17 +92,16 @@ def set_required_documents(show: Show, kinds: Iterable[str], user=None) -> list[
     unknown = [k for k in kinds if k not in DOCUMENT_KINDS]
     if unknown:
         raise ExhibitorError(_("Unknown document kind: %(kinds)s", kinds=", ".join(unknown)))
-    write_transaction()
-    before = required_documents(show)
-    row = db.session.scalar(select(Setting).where(Setting.show_id == show.id,
-                                                  Setting.key == REQUIRED_DOCUMENTS_KEY))
-    if row is None:
-        db.session.add(Setting(show_id=show.id, key=REQUIRED_DOCUMENTS_KEY, value=kinds))
-    else:
-        row.value = kinds
-    audit("exhibitors.required_documents", show, user=user, show_id=show.id, object_type="Show",
-          before={"required": before}, after={"required": kinds})
-    db.session.commit()
+    with transaction():
+        before = required_documents(show)
+        row = db.session.scalar(select(Setting).where(Setting.show_id == show.id,
+                                                      Setting.key == REQUIRED_DOCUMENTS_KEY))
+        if row is None:
+            db.session.add(Setting(show_id=show.id, key=REQUIRED_DOCUMENTS_KEY, value=kinds))
+        else:
+            row.value = kinds
+        audit("exhibitors.required_documents", show, user=user, show_id=show.id, object_type="Show",
+              before={"required": before}, after={"required": kinds})
     return kinds
 
 
@@ -119,17 +117,13 @@ def add_category(show: Show, code: str, name_zh: str, name_en: str = "", user=No
         raise ExhibitorError(_("A category needs a code of 1 to 40 characters."))
     if not (name_zh or name_en):
         raise ExhibitorError(_("A category needs a name."))
-    write_transaction()
-    cat = ExhibitorCategory(show_id=show.id, code=code, name_zh=name_zh, name_en=name_en)
-    db.session.add(cat)
-    try:
+    taken = ExhibitorError(_("The category code %(code)s exists already in this show.", code=code), field="code")
+    with transaction(constraint_errors={"uq_exhibitors_category_show_code": taken}):
+        cat = ExhibitorCategory(show_id=show.id, code=code, name_zh=name_zh, name_en=name_en)
+        db.session.add(cat)
         db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise ExhibitorError(_("The category code %(code)s exists already in this show.", code=code))
-    audit("exhibitors.category.create", cat, user=user, show_id=show.id,
-          after={"code": code, "name_zh": name_zh, "name_en": name_en})
-    db.session.commit()
+        audit("exhibitors.category.create", cat, user=user, show_id=show.id,
+              after={"code": code, "name_zh": name_zh, "name_en": name_en})
     return cat
 
 
@@ -167,8 +161,7 @@ def _find_or_create_organization(fields: dict) -> Organization:
     try:
         org, _created = get_or_create_organization(dict(fields))
     except ValueError as exc:   # a malformed email or phone, named by the core
-        db.session.rollback()
-        raise ExhibitorError(str(exc))
+        raise ExhibitorError(str(exc)) from exc
     return org
     conditions = []
     if fields.get("licence_no"):
@@ -236,44 +229,39 @@ def create_exhibitor(show: Show, *, organization: Organization | None = None, na
             raise ExhibitorError(_("An exhibitor needs a company name."))
         if len(name_zh) > 200 or len(name_en) > 200:
             raise ExhibitorError(_("A company name has at most 200 characters."))
-    write_transaction()
-    manager = _account_manager(account_manager_id)
-    main = _main_exhibitor(show, main_exhibitor_id) if kind == "co" else None
-    if organization is None:
-        fields = {"name_zh": name_zh, "name_en": name_en, "country": country or "CN", "region": _clean(region),
-                  "licence_no": licence_no, "email": _clean(email), "phone": _clean(phone),
-                  "website": _clean(website), "address": _clean(address)}
-        if new_organization:
-            organization = Organization(**fields)
-            db.session.add(organization)
-            db.session.flush()
-        else:
-            organization = _find_or_create_organization(fields)
-    elif licence_no and not organization.licence_no:
-        organization.licence_no = licence_no
-        organization.refresh_keys()
-    existing = exhibitor_for_organization(show, organization.id)
-    if existing is not None:
-        db.session.rollback()
-        raise DuplicateExhibitor(_("%(name)s is already an exhibitor of this show (exhibitor %(id)d).",
-                               name=existing.organization.name_zh or existing.organization.name_en, id=existing.id))
-    exhibitor = Exhibitor(show_id=show.id, organization_id=organization.id, status=status, kind=kind,
-                          main_exhibitor_id=main.id if main else None,
-                          account_manager_id=manager.id if manager else None,
-                          country=country or organization.country or "CN",
-                          region=_clean(region) or organization.region, notes=_clean(notes))
-    db.session.add(exhibitor)
-    try:
+    # Two requests registering the same company at once: the unique index decides.
+    twice = DuplicateExhibitor(_("This company is already an exhibitor of this show."))
+    with transaction(constraint_errors={"uq_exhibitors_exhibitor_show_org": twice}):
+        manager = _account_manager(account_manager_id)
+        main = _main_exhibitor(show, main_exhibitor_id) if kind == "co" else None
+        if organization is None:
+            fields = {"name_zh": name_zh, "name_en": name_en, "country": country or "CN", "region": _clean(region),
+                      "licence_no": licence_no, "email": _clean(email), "phone": _clean(phone),
+                      "website": _clean(website), "address": _clean(address)}
+            if new_organization:
+                organization = Organization(**fields)
+                db.session.add(organization)
+                db.session.flush()
+            else:
+                organization = _find_or_create_organization(fields)
+        elif licence_no and not organization.licence_no:
+            organization.licence_no = licence_no
+            organization.refresh_keys()
+        existing = exhibitor_for_organization(show, organization.id)
+        if existing is not None:
+            raise DuplicateExhibitor(_("%(name)s is already an exhibitor of this show (exhibitor %(id)d).",
+                                   name=existing.organization.name_zh or existing.organization.name_en, id=existing.id))
+        exhibitor = Exhibitor(show_id=show.id, organization_id=organization.id, status=status, kind=kind,
+                              main_exhibitor_id=main.id if main else None,
+                              account_manager_id=manager.id if manager else None,
+                              country=country or organization.country or "CN",
+                              region=_clean(region) or organization.region, notes=_clean(notes))
+        db.session.add(exhibitor)
         db.session.flush()
-    except IntegrityError:
-        # Two requests registered the same company at once: the unique index decided.
-        db.session.rollback()
-        raise DuplicateExhibitor(_("This company is already an exhibitor of this show."))
-    _set_categories(show, exhibitor, category_ids)
-    audit("exhibitor.create", exhibitor, user=user, show_id=show.id,
-          after={"organization_id": organization.id, "name": organization.name_zh or organization.name_en,
-                 "status": status, "kind": kind})
-    db.session.commit()
+        _set_categories(show, exhibitor, category_ids)
+        audit("exhibitor.create", exhibitor, user=user, show_id=show.id,
+              after={"organization_id": organization.id, "name": organization.name_zh or organization.name_en,
+                     "status": status, "kind": kind})
     return exhibitor
 
 
@@ -304,57 +292,52 @@ def update_exhibitor(exhibitor: Exhibitor, fields: dict, user=None, *, portal: b
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
         raise ExhibitorError(_("These fields cannot be changed here: %(fields)s", fields=", ".join(unknown)))
-    write_transaction()
-    org = exhibitor.organization
-    before = {f: getattr(org, f) for f in ORG_FIELDS} | {f: getattr(exhibitor, f) for f in EXHIBITOR_FIELDS}
-    before["category_ids"] = [c.id for c in exhibitor.categories]
-    for f in ORG_FIELDS:
-        if f in fields:
-            value = _clean(fields[f])
-            if f == "licence_no":
-                value = validate_licence_no(value)
-            if f in ("name_zh", "name_en") and len(value) > 200:
-                raise ExhibitorError(_("A company name has at most 200 characters."))
-            setattr(org, f, value)
-    if not (org.name_zh or org.name_en):
-        db.session.rollback()
-        raise ExhibitorError(_("An exhibitor needs a company name."))
-    if "country" in fields:
-        exhibitor.country = _country(fields["country"]) or "CN"
-    if "region" in fields:
-        exhibitor.region = _clean(fields["region"])
-    if "notes" in fields:
-        exhibitor.notes = _clean(fields["notes"])
-    if "account_manager_id" in fields:
-        manager = _account_manager(fields["account_manager_id"])
-        exhibitor.account_manager_id = manager.id if manager else None
-    if "kind" in fields or "main_exhibitor_id" in fields:
-        kind = fields.get("kind", exhibitor.kind)
-        if kind not in KINDS:
-            raise ExhibitorError(_("Unknown exhibitor kind %(kind)s.", kind=kind))
-        if kind == "co":
-            main = _main_exhibitor(show, fields.get("main_exhibitor_id", exhibitor.main_exhibitor_id), exhibitor.id)
-            has_co = db.session.scalar(select(func.count()).where(Exhibitor.main_exhibitor_id == exhibitor.id))
-            if has_co:
-                raise ExhibitorError(_("%(name)s has co-exhibitors on its stand; it must stay a main exhibitor.",
-                                       name=exhibitor.name))
-            exhibitor.kind, exhibitor.main_exhibitor_id = "co", main.id
-        else:
-            exhibitor.kind, exhibitor.main_exhibitor_id = "main", None
-    if "category_ids" in fields:
-        _set_categories(show, exhibitor, fields["category_ids"])
-    org.refresh_keys()
-    after = {f: getattr(org, f) for f in ORG_FIELDS} | {f: getattr(exhibitor, f) for f in EXHIBITOR_FIELDS}
-    after["category_ids"] = sorted(int(i) for i in fields.get("category_ids", before["category_ids"]))
-    changed = {k for k in after if after[k] != before[k]}
-    if changed:
-        audit("exhibitor.update", exhibitor, user=user, show_id=exhibitor.show_id,
-              before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ExhibitorError(_("The change conflicts with another record."))
+    with transaction(constraint_errors={"uq_organizations_licence_no": ExhibitorError(
+            _("The change conflicts with another record."), field="licence_no")}):
+        org = exhibitor.organization
+        before = {f: getattr(org, f) for f in ORG_FIELDS} | {f: getattr(exhibitor, f) for f in EXHIBITOR_FIELDS}
+        before["category_ids"] = [c.id for c in exhibitor.categories]
+        for f in ORG_FIELDS:
+            if f in fields:
+                value = _clean(fields[f])
+                if f == "licence_no":
+                    value = validate_licence_no(value)
+                if f in ("name_zh", "name_en") and len(value) > 200:
+                    raise ExhibitorError(_("A company name has at most 200 characters."))
+                setattr(org, f, value)
+        if not (org.name_zh or org.name_en):
+            raise ExhibitorError(_("An exhibitor needs a company name."))
+        if "country" in fields:
+            exhibitor.country = _country(fields["country"]) or "CN"
+        if "region" in fields:
+            exhibitor.region = _clean(fields["region"])
+        if "notes" in fields:
+            exhibitor.notes = _clean(fields["notes"])
+        if "account_manager_id" in fields:
+            manager = _account_manager(fields["account_manager_id"])
+            exhibitor.account_manager_id = manager.id if manager else None
+        if "kind" in fields or "main_exhibitor_id" in fields:
+            kind = fields.get("kind", exhibitor.kind)
+            if kind not in KINDS:
+                raise ExhibitorError(_("Unknown exhibitor kind %(kind)s.", kind=kind))
+            if kind == "co":
+                main = _main_exhibitor(show, fields.get("main_exhibitor_id", exhibitor.main_exhibitor_id), exhibitor.id)
+                has_co = db.session.scalar(select(func.count()).where(Exhibitor.main_exhibitor_id == exhibitor.id))
+                if has_co:
+                    raise ExhibitorError(_("%(name)s has co-exhibitors on its stand; it must stay a main exhibitor.",
+                                           name=exhibitor.name))
+                exhibitor.kind, exhibitor.main_exhibitor_id = "co", main.id
+            else:
+                exhibitor.kind, exhibitor.main_exhibitor_id = "main", None
+        if "category_ids" in fields:
+            _set_categories(show, exhibitor, fields["category_ids"])
+        org.refresh_keys()
+        after = {f: getattr(org, f) for f in ORG_FIELDS} | {f: getattr(exhibitor, f) for f in EXHIBITOR_FIELDS}
+        after["category_ids"] = sorted(int(i) for i in fields.get("category_ids", before["category_ids"]))
+        changed = {k for k in after if after[k] != before[k]}
+        if changed:
+            audit("exhibitor.update", exhibitor, user=user, show_id=exhibitor.show_id,
+                  before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
     return exhibitor
 
 
@@ -401,28 +384,25 @@ def change_status(exhibitor: Exhibitor, new: str, *, reason: str = "", user=None
                                old=STATUS_TITLES[old], new=STATUS_TITLES[new]))
     if new in ("rejected", "withdrawn") and not reason:
         raise ExhibitorError(_("Give a reason to reject or withdraw an application."))
-    write_transaction()
-    db.session.refresh(exhibitor)
-    if exhibitor.status != old:   # someone else moved it meanwhile
-        db.session.rollback()
-        raise ExhibitorError(_("The application changed meanwhile; reload the page."))
-    if new == "approved":
-        problems = missing_documents(exhibitor)
-        if problems:
-            db.session.rollback()
-            raise ExhibitorError(_("Cannot approve %(name)s: %(problems)s.", name=exhibitor.name,
-                                   problems=describe_missing(problems)))
-    exhibitor.status = new
-    exhibitor.status_reason = reason
-    if new in ("approved", "rejected"):
-        exhibitor.reviewer_id = getattr(user, "id", None)
-        exhibitor.decided_at = utcnow()
-    audit("exhibitor.status", exhibitor, user=user, show_id=exhibitor.show_id,
-          before={"status": old}, after={"status": new, "reason": reason})
-    db.session.commit()
-    signals.exhibitor_status_changed.send(exhibitor, old=old, new=new, user=user)
-    if new == "approved":
-        signals.exhibitor_approved.send(exhibitor, user=user)
+    with transaction():
+        db.session.refresh(exhibitor)
+        if exhibitor.status != old:   # someone else moved it meanwhile
+            raise ExhibitorError(_("The application changed meanwhile; reload the page."))
+        if new == "approved":
+            problems = missing_documents(exhibitor)
+            if problems:
+                raise ExhibitorError(_("Cannot approve %(name)s: %(problems)s.", name=exhibitor.name,
+                                       problems=describe_missing(problems)))
+        exhibitor.status = new
+        exhibitor.status_reason = reason
+        if new in ("approved", "rejected"):
+            exhibitor.reviewer_id = getattr(user, "id", None)
+            exhibitor.decided_at = utcnow()
+        audit("exhibitor.status", exhibitor, user=user, show_id=exhibitor.show_id,
+              before={"status": old}, after={"status": new, "reason": reason})
+        signals.send_after_commit(signals.exhibitor_status_changed, exhibitor, old=old, new=new, user=user)
+        if new == "approved":
+            signals.send_after_commit(signals.exhibitor_approved, exhibitor, user=user)
     return exhibitor
 
 
@@ -432,39 +412,32 @@ def add_staff(exhibitor: Exhibitor, *, name_zh: str = "", name_en: str = "", ema
     name_zh, name_en = _clean(name_zh), _clean(name_en)
     if person is None and not (name_zh or name_en):
         raise ExhibitorError(_("A staff member needs a name."))
-    write_transaction()
-    if person is None:
-        fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email).lower(), "phone": _clean(phone),
-                  "organization_id": exhibitor.organization_id}
-        try:
-            person, _created = customers.get_or_create_person(fields)
-        except ValueError as exc:
-            db.session.rollback()
-            raise ExhibitorError(str(exc))
-    link = ExhibitorStaff(exhibitor_id=exhibitor.id, person_id=person.id, role=_clean(role))
-    db.session.add(link)
-    try:
+    on_staff = ExhibitorError(_("This person is already on the stand staff."))
+    with transaction(constraint_errors={"uq_exhibitors_staff": on_staff}):
+        if person is None:
+            fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email).lower(), "phone": _clean(phone),
+                      "organization_id": exhibitor.organization_id}
+            try:
+                person, _created = customers.get_or_create_person(fields)
+            except ValueError as exc:
+                raise ExhibitorError(str(exc)) from exc
+        link = ExhibitorStaff(exhibitor_id=exhibitor.id, person_id=person.id, role=_clean(role))
+        db.session.add(link)
         db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise ExhibitorError(_("This person is already on the stand staff."))
-    audit("exhibitor.staff.add", exhibitor, user=user, show_id=exhibitor.show_id,
-          after={"person_id": person.id, "role": link.role})
-    db.session.commit()
+        audit("exhibitor.staff.add", exhibitor, user=user, show_id=exhibitor.show_id,
+              after={"person_id": person.id, "role": link.role})
     return link
 
 
 def remove_staff(exhibitor: Exhibitor, staff_id: int, user=None) -> None:
-    write_transaction()
-    link = db.session.scalar(select(ExhibitorStaff).where(ExhibitorStaff.id == staff_id,
-                                                          ExhibitorStaff.exhibitor_id == exhibitor.id))
-    if link is None:
-        db.session.rollback()
-        raise ExhibitorError(_("No such staff member on this stand."))
-    audit("exhibitor.staff.remove", exhibitor, user=user, show_id=exhibitor.show_id,
-          before={"person_id": link.person_id, "role": link.role})
-    db.session.delete(link)
-    db.session.commit()
+    with transaction():
+        link = db.session.scalar(select(ExhibitorStaff).where(ExhibitorStaff.id == staff_id,
+                                                              ExhibitorStaff.exhibitor_id == exhibitor.id))
+        if link is None:
+            raise ExhibitorError(_("No such staff member on this stand."))
+        audit("exhibitor.staff.remove", exhibitor, user=user, show_id=exhibitor.show_id,
+              before={"person_id": link.person_id, "role": link.role})
+        db.session.delete(link)
 
 
 # --- documents ----------------------------------------------------------------------------------
@@ -507,17 +480,15 @@ def add_document(exhibitor: Exhibitor, kind: str, filename: str, data: bytes, us
     with open(path, "xb") as fh:
         fh.write(data)
     try:
-        write_transaction()
-        doc = ExhibitorDocument(exhibitor_id=exhibitor.id, kind=kind, filename=filename, stored_name=stored,
-                                content_type=content_type, size=len(data),
-                                sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=getattr(user, "id", None))
-        db.session.add(doc)
-        db.session.flush()
-        audit("exhibitor.document.upload", exhibitor, user=user, show_id=exhibitor.show_id,
-              after={"document_id": doc.id, "kind": kind, "filename": filename, "size": len(data)})
-        db.session.commit()
+        with transaction():
+            doc = ExhibitorDocument(exhibitor_id=exhibitor.id, kind=kind, filename=filename, stored_name=stored,
+                                    content_type=content_type, size=len(data),
+                                    sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=getattr(user, "id", None))
+            db.session.add(doc)
+            db.session.flush()
+            audit("exhibitor.document.upload", exhibitor, user=user, show_id=exhibitor.show_id,
+                  after={"document_id": doc.id, "kind": kind, "filename": filename, "size": len(data)})
     except BaseException:
-        db.session.rollback()
         os.remove(path)   # nothing half-written: no file without its row
         raise
     return doc
@@ -538,14 +509,13 @@ def review_document(doc: ExhibitorDocument, decision: str, *, note: str = "", us
     note = _clean(note)
     if decision == "rejected" and not note:
         raise ExhibitorError(_("Say why the document is rejected."))
-    write_transaction()
-    before = {"review": doc.review, "note": doc.review_note}
-    doc.review, doc.review_note = decision, note
-    doc.reviewer_id, doc.reviewed_at = getattr(user, "id", None), utcnow()
-    exhibitor = doc.exhibitor
-    audit("exhibitor.document.review", exhibitor, user=user, show_id=exhibitor.show_id,
-          before=before | {"document_id": doc.id}, after={"review": decision, "note": note, "document_id": doc.id})
-    db.session.commit()
+    with transaction():
+        before = {"review": doc.review, "note": doc.review_note}
+        doc.review, doc.review_note = decision, note
+        doc.reviewer_id, doc.reviewed_at = getattr(user, "id", None), utcnow()
+        exhibitor = doc.exhibitor
+        audit("exhibitor.document.review", exhibitor, user=user, show_id=exhibitor.show_id,
+              before=before | {"document_id": doc.id}, after={"review": decision, "note": note, "document_id": doc.id})
     return doc
 
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from crm_expo.errors import DomainError
 from crm_expo.access import require
 from crm_expo.permissions import can
 from crm_expo.extensions import db
@@ -131,7 +132,7 @@ def create():
             try:
                 ex = ops.create_exhibitor(show, organization=organization, user=current_user,
                                           new_organization=bool(duplicates) and organization is None, **fields)
-            except ops.ExhibitorError as exc:
+            except DomainError as exc:
                 flash(str(exc), "error")
             else:
                 flash(_("Exhibitor %(name)s registered.", name=ex.name), "success")
@@ -177,7 +178,7 @@ def edit(exhibitor_id):
             fields = _exhibitor_fields(form)
         try:
             ops.update_exhibitor(ex, fields, user=current_user, portal=portal)
-        except ops.ExhibitorError as exc:
+        except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
@@ -194,7 +195,7 @@ def change_status(exhibitor_id):
     if form.validate_on_submit():
         try:
             ops.change_status(ex, form.status.data, reason=form.reason.data, user=current_user)
-        except ops.ExhibitorError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Status changed to %(status)s.", status=ex.status_title), "success")
@@ -214,7 +215,7 @@ def upload_document(exhibitor_id):
         data = upload.read(ops.MAX_DOCUMENT_BYTES + 1)
         try:
             ops.add_document(ex, form.kind.data, upload.filename or "", data, user=current_user)
-        except ops.ExhibitorError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Document uploaded; it waits for review."), "success")
@@ -252,7 +253,7 @@ def review_document(exhibitor_id, document_id):
         abort(400)
     try:
         ops.review_document(doc, form.decision.data, note=form.note.data, user=current_user)
-    except ops.ExhibitorError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Review recorded."), "success")
@@ -269,7 +270,7 @@ def add_staff(exhibitor_id):
         try:
             ops.add_staff(ex, name_zh=form.name_zh.data, name_en=form.name_en.data, email=form.email.data,
                           phone=form.phone.data, role=form.role.data, user=current_user)
-        except ops.ExhibitorError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Staff member added."), "success")
@@ -286,7 +287,7 @@ def remove_staff(exhibitor_id, staff_id):
         abort(400)
     try:
         ops.remove_staff(ex, staff_id, user=current_user)
-    except ops.ExhibitorError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     return redirect(url_for("exhibitors.detail", slug=show.slug, exhibitor_id=ex.id))
 
@@ -318,7 +319,7 @@ def settings():
             ops.set_required_documents(show, docs_form.kinds.data or [], user=current_user)
             flash(_("Saved."), "success")
             return redirect(url_for("exhibitors.settings", slug=show.slug))
-    except ops.ExhibitorError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     return render_template("exhibitors/settings.html", show=show, category_form=category_form, docs_form=docs_form,
                            categories=ops.categories_for_show(show), document_kinds=DOCUMENT_KINDS)

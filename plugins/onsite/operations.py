@@ -26,8 +26,9 @@ from crm_expo.database import (
     hot_connection,
     integrity_error,
     is_sqlite,
+    transaction,
     utcnow,
-    write_transaction,
+    violated,
     writer_lock,
 )
 from crm_expo.errors import DomainError
@@ -330,20 +331,18 @@ def print_badges(show: Show, registrations: list[Registration], size: str = "a6"
                             n=len(printed)))
     pdf = render_badges(badge_data(registrations), size)
     now = utcnow()
-    try:
+    # Another desk printing one of these first, just now: one first print per badge decides.
+    first_print = {"uq_onsite_badge_print_first": OnsiteError(
+        _("This badge was printed before: give the reason for the reprint."))}
+    with transaction(constraint_errors=first_print):
         db.session.execute(insert(BadgePrint), [
             {"show_id": show.id, "registration_id": r.id, "code": r.badge_code, "size": size,
              "reprint": r.id in printed, "reason": reason if r.id in printed else "", "at": now,
              "user_id": getattr(user, "id", None)} for r in registrations])
-        db.session.commit()
-    except IntegrityError:
-        # Another desk printed one of these first, just now (one first print per badge).
-        db.session.rollback()
-        raise OnsiteError(_("This badge was printed before: give the reason for the reprint."))
-    if signals.badge_printed.receivers:
-        for row in db.session.scalars(select(BadgePrint).where(BadgePrint.registration_id.in_(ids),
-                                                               BadgePrint.at == now)):
-            signals.badge_printed.send(row)
+        if signals.badge_printed.receivers:
+            for row in db.session.scalars(select(BadgePrint).where(BadgePrint.registration_id.in_(ids),
+                                                                   BadgePrint.at == now)):
+                signals.send_after_commit(signals.badge_printed, row)
     return pdf
 
 
@@ -426,9 +425,9 @@ def open_request(show: Show, *, category: str, description: str, kind: str = "re
                          due_at=now + dt.timedelta(minutes=int(sla.get(priority, 480))))
     req.events.append(ServiceEvent(at=now, user_id=getattr(user, "id", None), action="open", to_status="new",
                                    note=description))
-    db.session.add(req)
-    db.session.commit()
-    signals.service_request_opened.send(req)
+    with transaction():
+        db.session.add(req)
+        signals.send_after_commit(signals.service_request_opened, req)
     return req
 
 
@@ -463,29 +462,26 @@ def assign_request(req: ServiceRequest, *, department: str = "", supplier_organi
         raise OnsiteError(_("Unknown department %(d)s.", d=department))
     if supplier_organization_id and db.session.get(Organization, supplier_organization_id) is None:
         raise OnsiteError(_("No organization with id %(id)s.", id=supplier_organization_id))
-    write_transaction()
-    _step(req, "assign", OPEN_STATUSES, "assigned", note, user)
-    req.department = department
-    req.supplier_organization_id = supplier_organization_id
-    db.session.commit()
+    with transaction():
+        _step(req, "assign", OPEN_STATUSES, "assigned", note, user)
+        req.department = department
+        req.supplier_organization_id = supplier_organization_id
     return req
 
 
 def start_request(req: ServiceRequest, note: str = "", user=None) -> ServiceRequest:
-    write_transaction()
-    _step(req, "start", ("new", "assigned"), "in_progress", note, user)
-    db.session.commit()
+    with transaction():
+        _step(req, "start", ("new", "assigned"), "in_progress", note, user)
     return req
 
 
 def resolve_request(req: ServiceRequest, note: str, user=None) -> ServiceRequest:
     if not (note or "").strip():
         raise OnsiteError(_("Say how the request was resolved."))
-    write_transaction()
-    _step(req, "resolve", OPEN_STATUSES, "resolved", note, user)
-    req.resolved_at = utcnow()
-    db.session.commit()
-    signals.service_request_resolved.send(req)
+    with transaction():
+        _step(req, "resolve", OPEN_STATUSES, "resolved", note, user)
+        req.resolved_at = utcnow()
+        signals.send_after_commit(signals.service_request_resolved, req)
     return req
 
 
@@ -497,38 +493,34 @@ def give_feedback(req: ServiceRequest, note: str, satisfaction: int | None = Non
     if req.status not in ("resolved", "feedback_given"):
         raise OnsiteError(_("Feedback can only be given on a resolved request (this one is %(status)s).",
                             status=str(STATUS_TITLES[req.status])))
-    write_transaction()
-    now = utcnow()
-    if req.status == "resolved":
-        _step(req, "feedback", ("resolved",), "feedback_given", note, user)
-        req.feedback_at = now
-    if satisfaction is None:
-        db.session.commit()
-        return req
-    req.satisfaction = satisfaction
-    if satisfaction >= SATISFIED:
-        _step(req, "close", ("feedback_given",), "closed", _("Satisfaction %(n)d", n=satisfaction), user)
-        req.closed_at = now
-        db.session.commit()
-        signals.service_request_closed.send(req)
-    else:
-        _step(req, "reopen", ("feedback_given",), "assigned" if (req.department or req.supplier_organization_id)
-              else "new", _("Not satisfied (%(n)d): %(note)s", n=satisfaction, note=note or ""), user)
-        req.reopen_count += 1
-        req.resolved_at = None
-        # A reopened request gets a fresh SLA target: the customer is waiting again.
-        sla = get_setting("onsite.sla_minutes", db.session.get(Show, req.show_id))
-        req.due_at = now + dt.timedelta(minutes=int(sla.get(req.priority, 480)))
-        db.session.commit()
-        signals.service_request_reopened.send(req)
+    with transaction():
+        now = utcnow()
+        if req.status == "resolved":
+            _step(req, "feedback", ("resolved",), "feedback_given", note, user)
+            req.feedback_at = now
+        if satisfaction is None:
+            return req
+        req.satisfaction = satisfaction
+        if satisfaction >= SATISFIED:
+            _step(req, "close", ("feedback_given",), "closed", _("Satisfaction %(n)d", n=satisfaction), user)
+            req.closed_at = now
+            signals.send_after_commit(signals.service_request_closed, req)
+        else:
+            _step(req, "reopen", ("feedback_given",), "assigned" if (req.department or req.supplier_organization_id)
+                  else "new", _("Not satisfied (%(n)d): %(note)s", n=satisfaction, note=note or ""), user)
+            req.reopen_count += 1
+            req.resolved_at = None
+            # A reopened request gets a fresh SLA target: the customer is waiting again.
+            sla = get_setting("onsite.sla_minutes", db.session.get(Show, req.show_id))
+            req.due_at = now + dt.timedelta(minutes=int(sla.get(req.priority, 480)))
+            signals.send_after_commit(signals.service_request_reopened, req)
     return req
 
 
 def chase_request(req: ServiceRequest, note: str = "", user=None) -> ServiceRequest:
     """The centre chases the department or supplier; logged on the request."""
-    write_transaction()
-    _step(req, "chase", OPEN_STATUSES, None, note, user)
-    db.session.commit()
+    with transaction():
+        _step(req, "chase", OPEN_STATUSES, None, note, user)
     return req
 
 
@@ -612,27 +604,29 @@ def capture_lead(show: Show, organization_id: int, code: str, *, rating: int = 0
     tags = ",".join(t.strip() for t in (tags or "").replace("，", ",").split(",") if t.strip())[:200]
     exhibitor_id, reg_id = exhibitor.id, reg.id
     now = utcnow()
-    for _attempt in range(2):
-        write_transaction()
-        lead = db.session.scalar(select(Lead).where(Lead.exhibitor_id == exhibitor_id, Lead.registration_id == reg_id))
-        if lead is None:
-            lead = Lead(show_id=show.id, exhibitor_id=exhibitor_id, registration_id=reg_id, rating=rating,
-                        notes=(notes or "").strip(), tags=tags, created_at=now, updated_at=now,
-                        user_id=getattr(user, "id", None))
-            db.session.add(lead)
-        else:
-            lead.scans += 1
-            lead.rating = rating or lead.rating
-            lead.notes = (notes or "").strip() or lead.notes
-            lead.tags = tags or lead.tags
-            lead.updated_at = now
-        try:
-            db.session.commit()
-            break
-        except IntegrityError:   # two phones scanned the same visitor at once: update instead
-            db.session.rollback()
-    signals.lead_captured.send(lead)
-    return lead
+    def save() -> Lead:
+        with transaction():
+            lead = db.session.scalar(select(Lead).where(Lead.exhibitor_id == exhibitor_id,
+                                                        Lead.registration_id == reg_id))
+            if lead is None:
+                lead = Lead(show_id=show.id, exhibitor_id=exhibitor_id, registration_id=reg_id, rating=rating,
+                            notes=(notes or "").strip(), tags=tags, created_at=now, updated_at=now,
+                            user_id=getattr(user, "id", None))
+                db.session.add(lead)
+            else:
+                lead.scans += 1
+                lead.rating = rating or lead.rating
+                lead.notes = (notes or "").strip() or lead.notes
+                lead.tags = tags or lead.tags
+                lead.updated_at = now
+            signals.send_after_commit(signals.lead_captured, lead)
+        return lead
+    try:
+        return save()
+    except IntegrityError as exc:
+        if not violated(exc, "uq_onsite_lead_exhibitor_registration"):
+            raise
+        return save()     # two phones scanned the same visitor at once: update the other's lead
 
 
 def lead_rows(show: Show, organization_id: int) -> list[dict]:
@@ -716,11 +710,11 @@ def promote_to_notice(show: Show, category: str, title: str, body: str, requests
     title, body = (title or "").strip(), (body or "").strip()
     if not title or not body:
         raise OnsiteError(_("A notice needs a title and a text."))
-    notice = Notice(show_id=show.id, category=category, title=title[:200], body=body, requests_seen=requests_seen,
-                    user_id=getattr(user, "id", None))
-    db.session.add(notice)
-    audit("onsite.notice", notice, user=user, show_id=show.id, after={"title": notice.title, "category": category})
-    db.session.commit()
+    with transaction():
+        notice = Notice(show_id=show.id, category=category, title=title[:200], body=body,
+                        requests_seen=requests_seen, user_id=getattr(user, "id", None))
+        db.session.add(notice)
+        audit("onsite.notice", notice, user=user, show_id=show.id, after={"title": notice.title, "category": category})
     return notice
 
 

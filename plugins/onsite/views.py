@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from crm_expo.access import public, require
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import get_setting
 from plugins.visitors import operations as visitor_ops
@@ -87,7 +88,7 @@ def walkin():
             form.category.data, consents={"share_with_exhibitors": form.share.data, "marketing": form.marketing.data,
                                           "badge_data": True},
             source="desk", user=current_user)
-    except visitor_ops.VisitorError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
         return redirect(url_for("onsite.desk", gate=gate))
     message = _("Registered %(name)s, badge %(code)s.", name=reg.person.name_zh or reg.person.name_en,
@@ -117,7 +118,7 @@ def badge(reg_id):
     size = request.args.get("size", "90x130")
     try:
         pdf = ops.print_badges(show, [reg], size, user=current_user)
-    except ops.OnsiteError as exc:
+    except DomainError as exc:
         if request.args.get("auto"):
             return jsonify(error={"code": "not_printed", "message": str(exc),
                                   "reprint_url": url_for("onsite.reprint", reg_id=reg.id)}), 409
@@ -138,7 +139,7 @@ def reprint(reg_id):
                 pdf = ops.reprint_lost_badge(show, reg, form.reason.data, "90x130", user=current_user)
             else:
                 pdf = ops.print_badges(show, [reg], "90x130", reason=form.reason.data, user=current_user)
-        except (ops.OnsiteError, visitor_ops.VisitorError) as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             return _pdf(pdf, f"badge-{reg.id}.pdf")
@@ -160,7 +161,7 @@ def badges():
         regs = list(db.session.scalars(stmt))
         try:
             pdf = ops.print_badges(show, regs, form.size.data, reason=form.reason.data, user=current_user)
-        except ops.OnsiteError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             return _pdf(pdf, f"badges-{show.slug}-{form.category.data}.pdf")
@@ -203,7 +204,7 @@ def service_new():
                                    kind=form.kind.data, channel=form.channel.data, priority=form.priority.data,
                                    location=form.location.data, contact=form.contact.data,
                                    organization_id=form.organization_id.data, user=current_user)
-        except ops.OnsiteError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Request #%(id)d logged; you own it until it is closed.", id=req.id), "success")
@@ -259,7 +260,7 @@ def service_action(request_id, action):
             ops.give_feedback(req, form.note.data, form.satisfaction.data, user=current_user)
         else:
             abort(404)
-    except ops.OnsiteError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     return redirect(url_for("onsite.service_request", request_id=req.id))
 
@@ -281,7 +282,7 @@ def supplier_requests():
                 ops.resolve_request(req, form.note.data, user=current_user)
             else:
                 ops.start_request(req, form.note.data, user=current_user)
-        except ops.OnsiteError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         return redirect(url_for("onsite.supplier_requests"))
     return render_template("onsite/supplier.html", show=show, ops=ops, form=forms.NoteForm(),
@@ -300,7 +301,7 @@ def portal():
                              kind=form.kind.data, channel="portal", location=form.location.data,
                              organization_id=current_user.organization_id, contact=current_user.email,
                              user=current_user)
-        except ops.OnsiteError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Thank you. The service centre will answer you here."), "success")
@@ -324,14 +325,14 @@ def leads():
         try:
             ops.capture_lead(show, current_user.organization_id, form.code.data, rating=int(form.rating.data),
                              notes=form.notes.data, tags=form.tags.data, user=current_user)
-        except ops.OnsiteError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Lead saved."), "success")
             return redirect(url_for("onsite.leads"))
     try:
         rows = ops.lead_rows(show, current_user.organization_id)
-    except ops.OnsiteError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
         rows = []
     return render_template("onsite/leads.html", show=show, form=form, rows=rows)
@@ -346,7 +347,7 @@ def leads_export(fmt):
         abort(404)
     try:
         rows = ops.lead_rows(show, current_user.organization_id)
-    except ops.OnsiteError:
+    except DomainError:
         abort(403)
     data = [[r[k] for k in LEAD_HEADER] for r in rows]
     return (csv_response if fmt == "csv" else xlsx_response)(f"leads-{show.slug}.{fmt}", LEAD_HEADER, data)
@@ -370,7 +371,7 @@ def recurring():
         try:
             ops.promote_to_notice(show, form.category.data, form.title.data, form.body.data,
                                   form.requests_seen.data or 0, user=current_user)
-        except ops.OnsiteError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Notice published in the exhibitor portal."), "success")

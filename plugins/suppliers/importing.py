@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
+from crm_expo.database import write_transaction
 from crm_expo.extensions import db
 from crm_expo.imports import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
 from crm_expo.models import audit
@@ -45,7 +46,7 @@ COLUMNS = (
 
 def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportReport:
     report = ImportReport()
-    ops.write_transaction()
+    write_transaction()
     new_suppliers, new_appointments = [], []
     for rownum, values in rows:
         if not (values.get("name_zh") or values.get("name_en")):
@@ -59,7 +60,7 @@ def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportRepor
         except ops.SupplierError as exc:
             report.problems.append(RowProblem(rownum, "", str(exc)))
             report.rejected += 1
-            ops.write_transaction()
+            write_transaction()
             continue
         sup = ops.supplier_for_organization(org.id)
         changed = False

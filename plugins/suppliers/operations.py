@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from crm_expo import signals
 from crm_expo.customers import get_or_create_organization
 from crm_expo import customers
-from crm_expo.database import utcnow, write_transaction
+from crm_expo.database import transaction, utcnow
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Show, audit
@@ -67,8 +67,7 @@ def _find_or_create_organization(fields: dict) -> Organization:
     try:
         org, _created = get_or_create_organization(dict(fields))
     except ValueError as exc:   # a malformed email or phone, named by the core
-        db.session.rollback()
-        raise SupplierError(str(exc))
+        raise SupplierError(str(exc)) from exc
     return org
 
 
@@ -81,24 +80,19 @@ def create_supplier(*, organization: Organization | None = None, name_zh: str = 
         raise SupplierError(_("A supplier needs a company name."))
     if len(name_zh) > 200 or len(name_en) > 200:
         raise SupplierError(_("A company name has at most 200 characters."))
-    write_transaction()
-    if organization is None:
-        organization = _find_or_create_organization({"name_zh": name_zh, "name_en": name_en, "email": _clean(email),
-                                                     "phone": _clean(phone), "website": _clean(website)})
-    existing = supplier_for_organization(organization.id)
-    if existing is not None:
-        db.session.rollback()
-        raise SupplierError(_("%(name)s is already a supplier (supplier %(id)d).", name=existing.name, id=existing.id))
-    supplier = Supplier(organization_id=organization.id, categories=codes, notes=_clean(notes))
-    db.session.add(supplier)
-    try:
+    with transaction(constraint_errors={"uq_suppliers_supplier_organization_id": SupplierError(
+            _("This company is already a supplier."))}):
+        if organization is None:
+            organization = _find_or_create_organization({"name_zh": name_zh, "name_en": name_en, "email": _clean(email),
+                                                         "phone": _clean(phone), "website": _clean(website)})
+        existing = supplier_for_organization(organization.id)
+        if existing is not None:
+            raise SupplierError(_("%(name)s is already a supplier (supplier %(id)d).", name=existing.name, id=existing.id))
+        supplier = Supplier(organization_id=organization.id, categories=codes, notes=_clean(notes))
+        db.session.add(supplier)
         db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise SupplierError(_("This company is already a supplier."))
-    audit("supplier.create", supplier, user=user,
-          after={"organization_id": organization.id, "categories": codes})
-    db.session.commit()
+        audit("supplier.create", supplier, user=user,
+              after={"organization_id": organization.id, "categories": codes})
     return supplier
 
 
@@ -108,31 +102,28 @@ def update_supplier(supplier: Supplier, fields: dict, user=None) -> Supplier:
     if unknown:
         raise SupplierError(_("These fields cannot be changed here: %(fields)s", fields=", ".join(unknown)))
     codes = clean_categories(fields["categories"]) if "categories" in fields else supplier.categories
-    write_transaction()
-    org = supplier.organization
-    before = {"name_zh": org.name_zh, "name_en": org.name_en, "email": org.email, "phone": org.phone,
-              "website": org.website, "categories": supplier.categories, "notes": supplier.notes}
-    for f in ("name_zh", "name_en", "email", "phone", "website"):
-        if f in fields:
-            value = _clean(fields[f])
-            if len(value) > 200:
-                db.session.rollback()
-                raise SupplierError(_("%(field)s has at most 200 characters.", field=f))
-            setattr(org, f, value)
-    if not (org.name_zh or org.name_en):
-        db.session.rollback()
-        raise SupplierError(_("A supplier needs a company name."))
-    supplier.categories = codes
-    if "notes" in fields:
-        supplier.notes = _clean(fields["notes"])
-    org.refresh_keys()
-    after = {"name_zh": org.name_zh, "name_en": org.name_en, "email": org.email, "phone": org.phone,
-             "website": org.website, "categories": supplier.categories, "notes": supplier.notes}
-    changed = {k for k in after if after[k] != before[k]}
-    if changed:
-        audit("supplier.update", supplier, user=user, before={k: before[k] for k in changed},
-              after={k: after[k] for k in changed})
-    db.session.commit()
+    with transaction():
+        org = supplier.organization
+        before = {"name_zh": org.name_zh, "name_en": org.name_en, "email": org.email, "phone": org.phone,
+                  "website": org.website, "categories": supplier.categories, "notes": supplier.notes}
+        for f in ("name_zh", "name_en", "email", "phone", "website"):
+            if f in fields:
+                value = _clean(fields[f])
+                if len(value) > 200:
+                    raise SupplierError(_("%(field)s has at most 200 characters.", field=f))
+                setattr(org, f, value)
+        if not (org.name_zh or org.name_en):
+            raise SupplierError(_("A supplier needs a company name."))
+        supplier.categories = codes
+        if "notes" in fields:
+            supplier.notes = _clean(fields["notes"])
+        org.refresh_keys()
+        after = {"name_zh": org.name_zh, "name_en": org.name_en, "email": org.email, "phone": org.phone,
+                 "website": org.website, "categories": supplier.categories, "notes": supplier.notes}
+        changed = {k for k in after if after[k] != before[k]}
+        if changed:
+            audit("supplier.update", supplier, user=user, before={k: before[k] for k in changed},
+                  after={k: after[k] for k in changed})
     return supplier
 
 
@@ -141,23 +132,18 @@ def add_contact(supplier: Supplier, *, name_zh: str = "", name_en: str = "", ema
     name_zh, name_en = _clean(name_zh), _clean(name_en)
     if not (name_zh or name_en):
         raise SupplierError(_("A contact needs a name."))
-    write_transaction()
-    fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email).lower(), "phone": _clean(phone),
-              "organization_id": supplier.organization_id}
-    try:
-        person, _created = customers.get_or_create_person(fields)
-    except ValueError as exc:
-        db.session.rollback()
-        raise SupplierError(str(exc))
-    contact = SupplierContact(supplier_id=supplier.id, person_id=person.id, role=_clean(role))
-    db.session.add(contact)
-    try:
+    with transaction(constraint_errors={"uq_suppliers_contact": SupplierError(
+            _("This person is already a contact of the supplier."))}):
+        fields = {"name_zh": name_zh, "name_en": name_en, "email": _clean(email).lower(), "phone": _clean(phone),
+                  "organization_id": supplier.organization_id}
+        try:
+            person, _created = customers.get_or_create_person(fields)
+        except ValueError as exc:
+            raise SupplierError(str(exc)) from exc
+        contact = SupplierContact(supplier_id=supplier.id, person_id=person.id, role=_clean(role))
+        db.session.add(contact)
         db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise SupplierError(_("This person is already a contact of the supplier."))
-    audit("supplier.contact.add", supplier, user=user, after={"person_id": person.id, "role": contact.role})
-    db.session.commit()
+        audit("supplier.contact.add", supplier, user=user, after={"person_id": person.id, "role": contact.role})
     return contact
 
 
@@ -170,22 +156,18 @@ def appointment_for(show: Show, supplier: Supplier) -> Appointment | None:
 def appoint(show: Show, supplier: Supplier, categories: Iterable[str] | str = (), user=None) -> Appointment:
     """Make the supplier an official contractor of the show (or change its categories)."""
     codes = clean_categories(categories) or supplier.categories
-    write_transaction()
-    appointment = appointment_for(show, supplier)
-    before = {"categories": appointment.categories} if appointment else None
-    if appointment is None:
-        appointment = Appointment(show_id=show.id, supplier_id=supplier.id, categories=codes)
-        db.session.add(appointment)
-    else:
-        appointment.categories = codes
-    try:
+    with transaction(constraint_errors={"uq_suppliers_appointment": SupplierError(
+            _("The supplier was appointed meanwhile; reload the page."))}):
+        appointment = appointment_for(show, supplier)
+        before = {"categories": appointment.categories} if appointment else None
+        if appointment is None:
+            appointment = Appointment(show_id=show.id, supplier_id=supplier.id, categories=codes)
+            db.session.add(appointment)
+        else:
+            appointment.categories = codes
         db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise SupplierError(_("The supplier was appointed meanwhile; reload the page."))
-    audit("supplier.appoint", appointment, user=user, show_id=show.id, before=before,
-          after={"supplier_id": supplier.id, "categories": codes})
-    db.session.commit()
+        audit("supplier.appoint", appointment, user=user, show_id=show.id, before=before,
+              after={"supplier_id": supplier.id, "categories": codes})
     return appointment
 
 
@@ -270,19 +252,17 @@ def add_item(show: Show, supplier: Supplier, user=None, **values) -> CatalogueIt
     values.setdefault("currency", show.currency)
     values.setdefault("active", True)
     values = _check_item(values)
-    write_transaction()
-    item = CatalogueItem(show_id=show.id, supplier_id=supplier.id, **{f: values.get(f) for f in ITEM_FIELDS
-                                                                      if f in values})
-    db.session.add(item)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise SupplierError(_("The catalogue item was refused by the database: %(why)s",
-                              why=str(exc.orig).splitlines()[0]))
-    audit("supplier.item.create", item, user=user, show_id=show.id,
-          after={f: getattr(item, f) for f in ITEM_FIELDS})
-    db.session.commit()
+    with transaction():
+        item = CatalogueItem(show_id=show.id, supplier_id=supplier.id, **{f: values.get(f) for f in ITEM_FIELDS
+                                                                          if f in values})
+        db.session.add(item)
+        try:
+            db.session.flush()
+        except IntegrityError as exc:   # defence in depth: _check_item checks what the constraints do
+            raise SupplierError(_("The catalogue item was refused by the database: %(why)s",
+                                  why=str(exc.orig).splitlines()[0])) from exc
+        audit("supplier.item.create", item, user=user, show_id=show.id,
+              after={f: getattr(item, f) for f in ITEM_FIELDS})
     return item
 
 
@@ -291,16 +271,15 @@ def update_item(item: CatalogueItem, user=None, **values) -> CatalogueItem:
     if unknown:
         raise SupplierError(_("These fields cannot be changed here: %(fields)s", fields=", ".join(unknown)))
     merged = _check_item({f: getattr(item, f) for f in ITEM_FIELDS} | values)
-    write_transaction()
-    before = {f: getattr(item, f) for f in ITEM_FIELDS}
-    for f in ITEM_FIELDS:
-        setattr(item, f, merged.get(f))
-    changed = {f for f in ITEM_FIELDS if getattr(item, f) != before[f]}
-    if changed:
-        # prices are money: every change is audited with before and after
-        audit("supplier.item.update", item, user=user, show_id=item.show_id,
-              before={f: before[f] for f in changed}, after={f: getattr(item, f) for f in changed})
-    db.session.commit()
+    with transaction():
+        before = {f: getattr(item, f) for f in ITEM_FIELDS}
+        for f in ITEM_FIELDS:
+            setattr(item, f, merged.get(f))
+        changed = {f for f in ITEM_FIELDS if getattr(item, f) != before[f]}
+        if changed:
+            # prices are money: every change is audited with before and after
+            audit("supplier.item.update", item, user=user, show_id=item.show_id,
+                  before={f: before[f] for f in changed}, after={f: getattr(item, f) for f in changed})
     return item
 
 
@@ -350,16 +329,14 @@ def remove_contact(supplier: Supplier, contact_id, user=None) -> None:
         contact_id = int(contact_id)
     except (TypeError, ValueError):
         contact_id = -1
-    write_transaction()
-    contact = db.session.scalar(select(SupplierContact).where(SupplierContact.id == contact_id,
-                                                              SupplierContact.supplier_id == supplier.id))
-    if contact is None:
-        db.session.rollback()
-        raise SupplierError(_("No such contact of this supplier."))
-    audit("supplier.contact.remove", supplier, user=user, before={"person_id": contact.person_id,
-                                                                 "role": contact.role})
-    db.session.delete(contact)
-    db.session.commit()
+    with transaction():
+        contact = db.session.scalar(select(SupplierContact).where(SupplierContact.id == contact_id,
+                                                                  SupplierContact.supplier_id == supplier.id))
+        if contact is None:
+            raise SupplierError(_("No such contact of this supplier."))
+        audit("supplier.contact.remove", supplier, user=user, before={"person_id": contact.person_id,
+                                                                     "role": contact.role})
+        db.session.delete(contact)
 
 
 # --- exhibitor service orders (issue #5) ------------------------------------------------------------
@@ -445,55 +422,51 @@ def place_order(show: Show, exhibitor, lines: Iterable[tuple], *, notes: str = "
     notes = _clean(notes)
     if len(notes) > 2000:
         raise SupplierError(_("The notes have at most 2000 characters."))
-    write_transaction()
-    items = {i.id: i for i in db.session.scalars(select(CatalogueItem).where(CatalogueItem.id.in_(wanted)))}
-    appointed = set(db.session.scalars(select(Appointment.supplier_id).where(Appointment.show_id == show.id)))
-    by_supplier: dict[int, list] = {}
-    try:
-        for item_id, quantity in wanted.items():
-            item = items.get(item_id)
-            if item is None or item.show_id != show.id:
-                raise SupplierError(_("No catalogue item %(id)s at this show.", id=item_id))
-            if item.supplier_id not in appointed:
-                raise SupplierError(_("%(item)s is offered by %(supplier)s, which is not an official contractor of "
-                                      "this show.", item=item.name, supplier=item.supplier.name))
-            unit, late = item_price(item, today)
-            by_supplier.setdefault(item.supplier_id, []).append((item, quantity, unit, late))
-        orders = []
-        for supplier_id, priced in by_supplier.items():
-            currencies = {item.currency for item, *_rest in priced}
-            if len(currencies) > 1:
-                raise SupplierError(_("The items of %(supplier)s are priced in different currencies (%(cur)s); "
-                                      "order them separately.", supplier=priced[0][0].supplier.name,
-                                      cur=", ".join(sorted(currencies))))
-            order = ServiceOrder(show_id=show.id, exhibitor_id=exhibitor.id, supplier_id=supplier_id,
-                                 status="placed", currency=currencies.pop(), notes=notes,
-                                 placed_by_id=getattr(user, "id", None), placed_at=utcnow())
-            for item, quantity, unit, late in priced:
-                order.lines.append(ServiceOrderLine(
-                    item_id=item.id, name_zh=item.name_zh, name_en=item.name_en, category=item.category,
-                    unit=item.unit, quantity=quantity, list_price_minor=item.price_minor,
-                    surcharge_pct=item.late_surcharge_pct if late else 0, unit_price_minor=unit,
-                    line_total_minor=unit * quantity, late=late))
-            order.total_minor = sum(line.line_total_minor for line in order.lines)
-            db.session.add(order)
-            orders.append(order)
-        db.session.flush()
-    except SupplierError:
-        db.session.rollback()
-        raise
-    except (IntegrityError, DataError) as exc:
-        db.session.rollback()
-        raise SupplierError(_("The order was refused by the database: %(why)s", why=str(exc.orig).splitlines()[0]))
-    for order in orders:
-        audit("supplier.order.place", order, user=user, show_id=show.id,
-              after={"status": "placed", "exhibitor_id": exhibitor.id, "supplier_id": order.supplier_id,
-                     "total_minor": order.total_minor, "currency": order.currency,
-                     "lines": [{"item_id": li.item_id, "quantity": li.quantity, "unit_price_minor": li.unit_price_minor,
-                                "late": li.late} for li in order.lines]})
-    db.session.commit()
-    for order in orders:
-        signals.service_order_placed.send(order)
+    with transaction():
+        items = {i.id: i for i in db.session.scalars(select(CatalogueItem).where(CatalogueItem.id.in_(wanted)))}
+        appointed = set(db.session.scalars(select(Appointment.supplier_id).where(Appointment.show_id == show.id)))
+        by_supplier: dict[int, list] = {}
+        try:
+            for item_id, quantity in wanted.items():
+                item = items.get(item_id)
+                if item is None or item.show_id != show.id:
+                    raise SupplierError(_("No catalogue item %(id)s at this show.", id=item_id))
+                if item.supplier_id not in appointed:
+                    raise SupplierError(_("%(item)s is offered by %(supplier)s, which is not an official contractor of "
+                                          "this show.", item=item.name, supplier=item.supplier.name))
+                unit, late = item_price(item, today)
+                by_supplier.setdefault(item.supplier_id, []).append((item, quantity, unit, late))
+            orders = []
+            for supplier_id, priced in by_supplier.items():
+                currencies = {item.currency for item, *_rest in priced}
+                if len(currencies) > 1:
+                    raise SupplierError(_("The items of %(supplier)s are priced in different currencies (%(cur)s); "
+                                          "order them separately.", supplier=priced[0][0].supplier.name,
+                                          cur=", ".join(sorted(currencies))))
+                order = ServiceOrder(show_id=show.id, exhibitor_id=exhibitor.id, supplier_id=supplier_id,
+                                     status="placed", currency=currencies.pop(), notes=notes,
+                                     placed_by_id=getattr(user, "id", None), placed_at=utcnow())
+                for item, quantity, unit, late in priced:
+                    order.lines.append(ServiceOrderLine(
+                        item_id=item.id, name_zh=item.name_zh, name_en=item.name_en, category=item.category,
+                        unit=item.unit, quantity=quantity, list_price_minor=item.price_minor,
+                        surcharge_pct=item.late_surcharge_pct if late else 0, unit_price_minor=unit,
+                        line_total_minor=unit * quantity, late=late))
+                order.total_minor = sum(line.line_total_minor for line in order.lines)
+                db.session.add(order)
+                orders.append(order)
+            db.session.flush()
+        except (IntegrityError, DataError) as exc:   # defence in depth: the checks above come first
+            raise SupplierError(_("The order was refused by the database: %(why)s",
+                                  why=str(exc.orig).splitlines()[0])) from exc
+        for order in orders:
+            audit("supplier.order.place", order, user=user, show_id=show.id,
+                  after={"status": "placed", "exhibitor_id": exhibitor.id, "supplier_id": order.supplier_id,
+                         "total_minor": order.total_minor, "currency": order.currency,
+                         "lines": [{"item_id": li.item_id, "quantity": li.quantity, "unit_price_minor": li.unit_price_minor,
+                                    "late": li.late} for li in order.lines]})
+        for order in orders:
+            signals.send_after_commit(signals.service_order_placed, order)
     return orders
 
 
@@ -504,20 +477,18 @@ def _transition(order: ServiceOrder, new: str, *, user=None, reason: str = "", s
     if new not in ORDER_TRANSITIONS.get(old, set()):
         raise SupplierError(_("Order %(id)d is %(status)s; it cannot become %(new)s.", id=order.id,
                               status=ORDER_STATUS_TITLES[old], new=ORDER_STATUS_TITLES[new]))
-    write_transaction()
-    now = utcnow()
-    values = {"status": new, stamp: now}
-    if new == "cancelled":
-        values["cancel_reason"] = reason
-    done = db.session.execute(update(ServiceOrder).where(ServiceOrder.id == order.id, ServiceOrder.status == old)
-                              .values(**values)).rowcount
-    if done != 1:
-        db.session.rollback()
-        raise SupplierError(_("Order %(id)d changed meanwhile; reload the page.", id=order.id))
-    audit(f"supplier.order.{new}", order, user=user, show_id=order.show_id, before={"status": old},
-          after={"status": new, stamp: now, **({"reason": reason} if reason else {})})
-    db.session.commit()
-    db.session.refresh(order)
+    with transaction():
+        now = utcnow()
+        values = {"status": new, stamp: now}
+        if new == "cancelled":
+            values["cancel_reason"] = reason
+        done = db.session.execute(update(ServiceOrder).where(ServiceOrder.id == order.id, ServiceOrder.status == old)
+                                  .values(**values)).rowcount
+        if done != 1:
+            raise SupplierError(_("Order %(id)d changed meanwhile; reload the page.", id=order.id))
+        audit(f"supplier.order.{new}", order, user=user, show_id=order.show_id, before={"status": old},
+              after={"status": new, stamp: now, **({"reason": reason} if reason else {})})
+    db.session.refresh(order)   # after the commit: the row the update wrote
     return order
 
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm_expo import customers, signals
-from crm_expo.database import utcnow
+from crm_expo.database import utcnow, write_transaction
 from crm_expo.extensions import db
 from crm_expo.imports import Column, ImportReport, RowProblem, choice, cli_importer, parse_date
 from crm_expo.imports import gettext_anywhere as core_message   # the importer's own messages (core catalogue)
@@ -19,7 +19,7 @@ from crm_expo.models import Consent, Organization, audit
 from crm_expo.search import name_key, search_keys, sort_key
 
 from .models import CATEGORIES, BadgeCode, Registration
-from .operations import new_badge_codes, write_transaction
+from .operations import new_badge_codes
 
 
 # Longer than its column, a cell would fail the whole batch on PostgreSQL (SQLite would store

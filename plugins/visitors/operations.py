@@ -12,11 +12,10 @@ import secrets
 
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import func, or_, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from crm_expo import customers, signals
-from crm_expo.database import utcnow, write_transaction
+from crm_expo.database import transaction, utcnow
 from crm_expo.listing import PER_PAGE, Order, Page, Position, count_rows, seek_page, unindexed
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
@@ -199,16 +198,15 @@ def save_question(show: Show, key: str, label_zh: str, *, label_en: str = "", ki
     values = [c.get("value") for c in choices]
     if any(not v for v in values) or len(set(values)) != len(values):
         raise VisitorError(_("Every choice needs a distinct value."), field="choices")
-    write_transaction()
-    q = db.session.scalar(select(Question).where(Question.show_id == show.id, Question.key == key))
-    if q is None:
-        q = Question(show_id=show.id, key=key)
-        db.session.add(q)
-    q.label_zh, q.label_en, q.kind, q.choices = label_zh.strip(), (label_en or "").strip(), kind, choices
-    q.required, q.position = required, position
-    db.session.flush()
-    audit("visitors.question.save", q, user=user, show_id=show.id, after={"key": key, "kind": kind})
-    db.session.commit()
+    with transaction():
+        q = db.session.scalar(select(Question).where(Question.show_id == show.id, Question.key == key))
+        if q is None:
+            q = Question(show_id=show.id, key=key)
+            db.session.add(q)
+        q.label_zh, q.label_en, q.kind, q.choices = label_zh.strip(), (label_en or "").strip(), kind, choices
+        q.required, q.position = required, position
+        db.session.flush()
+        audit("visitors.question.save", q, user=user, show_id=show.id, after={"key": key, "kind": kind})
     return q
 
 
@@ -248,9 +246,10 @@ def register_visitor(show: Show, person: dict, category: str, *, consents: dict,
     consents = _check_consents(consents)
     fields = clean_person_fields(person)
     cleaned_answers = clean_answers(show, answers)
-    write_transaction()
-    _lock_identity(fields)
-    try:
+    # A parallel request registered the same person first: UNIQUE(show_id, person_id) decides.
+    twice = VisitorError(_("This person is already registered for this show."), field="email")
+    with transaction(constraint_errors={"uq_visitors_registration_show_person": twice}):
+        _lock_identity(fields)
         p = _person_for(fields)
         existing = db.session.scalar(select(Registration).where(Registration.show_id == show.id,
                                                                 Registration.person_id == p.id))
@@ -271,15 +270,7 @@ def register_visitor(show: Show, person: dict, category: str, *, consents: dict,
                                    source=f"visitors:{source}"[:64]))
         audit("visitors.register", reg, user=user, show_id=show.id,
               after={"person_id": p.id, "category": category, "source": source, "consents": consents})
-        db.session.commit()
-    except VisitorError:
-        db.session.rollback()
-        raise
-    except IntegrityError:
-        # A parallel request registered the same person first (UNIQUE(show_id, person_id)).
-        db.session.rollback()
-        raise VisitorError(_("This person is already registered for this show."), field="email")
-    signals.visitor_registered.send(reg, source=source)
+        signals.send_after_commit(signals.visitor_registered, reg, source=source)
     return reg
 
 
@@ -306,19 +297,18 @@ def replace_badge_code(registration: Registration, reason: str, user=None) -> st
     if not reason:
         raise VisitorError(_("Say why the badge code is replaced (e.g. badge lost)."), field="reason")
     reg_id = registration.id
-    write_transaction()
-    reg = db.session.get(Registration, reg_id, populate_existing=True)
-    old = reg.badge_code
-    now = utcnow()
-    db.session.execute(BadgeCode.__table__.update()
-                       .where(BadgeCode.code == old, BadgeCode.revoked_at.is_(None))
-                       .values(revoked_at=now, revoke_reason=reason))
-    reg.badge_code = new_badge_code()
-    db.session.add(BadgeCode(code=reg.badge_code, registration_id=reg.id, show_id=reg.show_id, issued_at=now))
-    audit("visitors.badge.replace", reg, user=user, show_id=reg.show_id,
-          before={"badge_code": old}, after={"badge_code": reg.badge_code, "reason": reason})
-    db.session.commit()
-    signals.badge_code_replaced.send(reg, old_code=old, reason=reason)
+    with transaction():
+        reg = db.session.get(Registration, reg_id, populate_existing=True)
+        old = reg.badge_code
+        now = utcnow()
+        db.session.execute(BadgeCode.__table__.update()
+                           .where(BadgeCode.code == old, BadgeCode.revoked_at.is_(None))
+                           .values(revoked_at=now, revoke_reason=reason))
+        reg.badge_code = new_badge_code()
+        db.session.add(BadgeCode(code=reg.badge_code, registration_id=reg.id, show_id=reg.show_id, issued_at=now))
+        audit("visitors.badge.replace", reg, user=user, show_id=reg.show_id,
+              before={"badge_code": old}, after={"badge_code": reg.badge_code, "reason": reason})
+        signals.send_after_commit(signals.badge_code_replaced, reg, old_code=old, reason=reason)
     return reg.badge_code
 
 
@@ -400,23 +390,23 @@ def add_admission_rule(show: Show, category: str, *, day: dt.date | None = None,
     for value, name in ((price_minor, "price_minor"), (concession_price_minor, "concession_price_minor")):
         if value is not None and value < 0:
             raise VisitorError(_("A price cannot be negative."), field=name)
-    rule = AdmissionRule(show_id=show.id, category=category, day=day, admitted=admitted, min_age=min_age,
-                         price_minor=price_minor, concession_price_minor=concession_price_minor,
-                         note=(note or "").strip()[:200])
-    db.session.add(rule)
-    db.session.flush()
-    audit("visitors.rule.add", rule, user=user, show_id=show.id,
-          after={"category": category, "day": day, "admitted": admitted, "min_age": min_age,
-                 "price_minor": price_minor, "concession_price_minor": concession_price_minor})
-    db.session.commit()
+    with transaction():
+        rule = AdmissionRule(show_id=show.id, category=category, day=day, admitted=admitted, min_age=min_age,
+                             price_minor=price_minor, concession_price_minor=concession_price_minor,
+                             note=(note or "").strip()[:200])
+        db.session.add(rule)
+        db.session.flush()
+        audit("visitors.rule.add", rule, user=user, show_id=show.id,
+              after={"category": category, "day": day, "admitted": admitted, "min_age": min_age,
+                     "price_minor": price_minor, "concession_price_minor": concession_price_minor})
     return rule
 
 
 def delete_admission_rule(rule: AdmissionRule, user=None) -> None:
-    audit("visitors.rule.delete", rule, user=user, show_id=rule.show_id,
-          before={"category": rule.category, "day": rule.day, "admitted": rule.admitted})
-    db.session.delete(rule)
-    db.session.commit()
+    with transaction():
+        audit("visitors.rule.delete", rule, user=user, show_id=rule.show_id,
+              before={"category": rule.category, "day": rule.day, "admitted": rule.admitted})
+        db.session.delete(rule)
 
 
 def admission_rules(show: Show) -> list[AdmissionRule]:
@@ -433,14 +423,14 @@ def verify_registration(registration: Registration, decision: str, *, note: str 
         raise VisitorError(_("Only trade visitors are verified."), field="decision")
     if decision == "rejected" and not (note or "").strip():
         raise VisitorError(_("Say why the verification is rejected."), field="note")
-    before = {"verification": registration.verification}
-    registration.verification = decision
-    registration.verification_note = (note or "").strip()[:2000]
-    registration.verified_at = utcnow() if decision != "pending" else None
-    registration.verified_by_id = getattr(user, "id", None) if decision != "pending" else None
-    audit("visitors.verify", registration, user=user, before=before,
-          after={"verification": decision, "note": registration.verification_note})
-    db.session.commit()
+    with transaction():
+        before = {"verification": registration.verification}
+        registration.verification = decision
+        registration.verification_note = (note or "").strip()[:2000]
+        registration.verified_at = utcnow() if decision != "pending" else None
+        registration.verified_by_id = getattr(user, "id", None) if decision != "pending" else None
+        audit("visitors.verify", registration, user=user, before=before,
+              after={"verification": decision, "note": registration.verification_note})
     return registration
 
 
@@ -467,45 +457,41 @@ def update_registration(registration: Registration, person: dict, *, category: s
             if other is not None:
                 raise VisitorError(_("Another person already has %(value)s; merge the two records instead.",
                                      value=fields[key]), field=key)
-    before = {"category": registration.category, "name_zh": p.name_zh, "name_en": p.name_en,
-              "email": p.email, "phone": p.phone}
-    for key in ("name_zh", "name_en", "email", "phone", "country", "job_title", "birth_date"):
-        setattr(p, key, fields[key])
-    if fields["organization_name"] and (p.organization is None or fields["organization_name"] not in
-                                        (p.organization.name_zh, p.organization.name_en)):
-        p.organization = _organization_for(fields["organization_name"])
-    p.refresh_keys()
-    if category is not None and category != registration.category:
-        registration.category = category
-        if category == "trade" and registration.verification == "not_required":
-            registration.verification = "pending"
-        elif category != "trade":
-            registration.verification = "not_required"
-    if concession is not None:
-        registration.concession = concession
-    if cleaned_answers is not None:
-        registration.answers = cleaned_answers
-    now = utcnow()
-    for purpose, granted in (consents or {}).items():
-        if p.consent(purpose) != bool(granted):
-            db.session.add(Consent(person_id=p.id, purpose=purpose, granted=bool(granted), at=now,
-                                   source="visitors:staff"))
-    audit("visitors.update", registration, user=user, before=before,
-          after={"category": registration.category, "name_zh": p.name_zh, "name_en": p.name_en,
-                 "email": p.email, "phone": p.phone, "consents": consents or {}})
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise VisitorError(_("The change conflicts with another record."))
+    with transaction():
+        before = {"category": registration.category, "name_zh": p.name_zh, "name_en": p.name_en,
+                  "email": p.email, "phone": p.phone}
+        for key in ("name_zh", "name_en", "email", "phone", "country", "job_title", "birth_date"):
+            setattr(p, key, fields[key])
+        if fields["organization_name"] and (p.organization is None or fields["organization_name"] not in
+                                            (p.organization.name_zh, p.organization.name_en)):
+            p.organization = _organization_for(fields["organization_name"])
+        p.refresh_keys()
+        if category is not None and category != registration.category:
+            registration.category = category
+            if category == "trade" and registration.verification == "not_required":
+                registration.verification = "pending"
+            elif category != "trade":
+                registration.verification = "not_required"
+        if concession is not None:
+            registration.concession = concession
+        if cleaned_answers is not None:
+            registration.answers = cleaned_answers
+        now = utcnow()
+        for purpose, granted in (consents or {}).items():
+            if p.consent(purpose) != bool(granted):
+                db.session.add(Consent(person_id=p.id, purpose=purpose, granted=bool(granted), at=now,
+                                       source="visitors:staff"))
+        audit("visitors.update", registration, user=user, before=before,
+              after={"category": registration.category, "name_zh": p.name_zh, "name_en": p.name_en,
+                     "email": p.email, "phone": p.phone, "consents": consents or {}})
     return registration
 
 
 def cancel_registration(registration: Registration, user=None) -> Registration:
-    if registration.cancelled_at is None:
-        registration.cancelled_at = utcnow()
-        audit("visitors.cancel", registration, user=user, after={"cancelled_at": registration.cancelled_at})
-        db.session.commit()
+    with transaction():
+        if registration.cancelled_at is None:
+            registration.cancelled_at = utcnow()
+            audit("visitors.cancel", registration, user=user, after={"cancelled_at": registration.cancelled_at})
     return registration
 
 
@@ -527,15 +513,15 @@ def attach_business_card(registration: Registration, filename: str, data: bytes,
     if kind not in CARD_TYPES:
         raise VisitorError(_("A business card must be a JPEG or PNG image."), field="card")
     safe_name = "".join(ch for ch in (filename or "card") if ch.isalnum() or ch in "._- ")[:150] or "card"
-    card = BusinessCard(registration_id=registration.id, filename=safe_name, content_type=CARD_TYPES[kind],
-                        size=len(data), data=data, uploaded_by_id=getattr(user, "id", None))
-    db.session.add(card)
-    if company.strip():
-        registration.evidence_company = company.strip()[:200]
-    db.session.flush()
-    audit("visitors.card.upload", registration, user=user,
-          after={"card_id": card.id, "filename": safe_name, "size": len(data)})
-    db.session.commit()
+    with transaction():
+        card = BusinessCard(registration_id=registration.id, filename=safe_name, content_type=CARD_TYPES[kind],
+                            size=len(data), data=data, uploaded_by_id=getattr(user, "id", None))
+        db.session.add(card)
+        if company.strip():
+            registration.evidence_company = company.strip()[:200]
+        db.session.flush()
+        audit("visitors.card.upload", registration, user=user,
+              after={"card_id": card.id, "filename": safe_name, "size": len(data)})
     return card
 
 

@@ -14,6 +14,7 @@ from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from crm_expo.errors import DomainError
 from crm_expo.access import public, require
 from crm_expo.permissions import can
 from crm_expo.exports import csv_response, xlsx_response
@@ -108,7 +109,7 @@ def new():
                 consents={"marketing": form.consent_marketing.data == "yes",
                           "share_with_exhibitors": form.consent_share.data == "yes"},
                 answers=forms.answers_from(form, questions), user=current_user)
-        except ops.VisitorError as exc:
+        except DomainError as exc:
             _field_error(form, exc)
         else:
             flash(_("Registered: %(name)s", name=reg.person.name), "success")
@@ -116,9 +117,10 @@ def new():
     return render_template("visitors/edit.html", form=form, show=show, reg=None)
 
 
-def _field_error(form, exc: ops.VisitorError) -> None:
-    name = {"organization_name": "company"}.get(exc.field, exc.field)
-    target = getattr(form, name, None) or getattr(form, f"q_{exc.field}", None)
+def _field_error(form, exc: DomainError) -> None:
+    field = exc.field or ""
+    name = {"organization_name": "company"}.get(field, field)
+    target = (getattr(form, name, None) or getattr(form, f"q_{field}", None)) if field else None
     if target is not None and hasattr(target, "errors"):
         target.errors = list(target.errors) + [str(exc)]
     flash(str(exc), "error")
@@ -162,7 +164,7 @@ def edit(registration_id):
                 answers=forms.answers_from(form, questions),
                 consents={"marketing": form.consent_marketing.data == "yes",
                           "share_with_exhibitors": form.consent_share.data == "yes"}, user=current_user)
-        except ops.VisitorError as exc:
+        except DomainError as exc:
             db.session.rollback()
             _field_error(form, exc)
         else:
@@ -180,7 +182,7 @@ def verify(registration_id):
         try:
             ops.verify_registration(reg, form.decision.data, note=form.note.data, user=current_user)
             flash(_("Verification recorded: %(state)s", state=reg.verification_title), "success")
-        except ops.VisitorError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
     else:
         flash(_("The form was not valid; please try again."), "error")
@@ -196,7 +198,7 @@ def replace_badge(registration_id):
         try:
             ops.replace_badge_code(reg, form.reason.data, user=current_user)
             flash(_("A new badge code was issued; the old one no longer admits."), "success")
-        except ops.VisitorError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
     else:
         flash(_("Say why the badge code is replaced (e.g. badge lost)."), "error")
@@ -224,7 +226,7 @@ def upload_card(registration_id):
             ops.attach_business_card(reg, upload.filename or "card", upload.read(ops.CARD_MAX_BYTES + 1),
                                      company=form.company.data or "", user=current_user)
             flash(_("Business card stored."), "success")
-        except ops.VisitorError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
     else:
         flash(_("Choose a file to upload."), "error")
@@ -285,7 +287,7 @@ def rules():
                                            concession_price_minor=cprice, note=form.note.data, user=current_user)
                     flash(_("Rule added."), "success")
                     return redirect(url_for("visitors.rules"))
-                except ops.VisitorError as exc:
+                except DomainError as exc:
                     flash(str(exc), "error")
     return render_template("visitors/rules.html", show=show, form=form, rules=ops.admission_rules(show),
                            delete_form=forms.DeleteForm(), categories=CATEGORY_TITLES,
@@ -317,7 +319,7 @@ def questions():
                               required=form.required.data, position=form.position.data or 0, user=current_user)
             flash(_("Question saved."), "success")
             return redirect(url_for("visitors.questions"))
-        except ops.VisitorError as exc:
+        except DomainError as exc:
             db.session.rollback()
             _field_error(form, exc)
     return render_template("visitors/questions.html", show=show, form=form, questions=ops.questions_for(show),
@@ -407,7 +409,7 @@ def register():
                 consents={"marketing": form.consent_marketing.data == "yes",
                           "share_with_exhibitors": form.consent_share.data == "yes"},
                 answers=forms.answers_from(form, questions))
-        except ops.VisitorError as exc:
+        except DomainError as exc:
             _field_error(form, exc)
             return render_template("visitors/register.html", show=show, form=form), 422
         mailed = _send_confirmation(reg)

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm_expo.errors import DomainError
 from crm_expo.i18n import parse_money
 
 from .. import operations as ops
@@ -37,7 +38,7 @@ def add_item_from_form(show, sup) -> None:
     if form.validate_on_submit():
         try:
             ops.add_item(show, sup, user=current_user, **item_values(form, show.currency))
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Catalogue item saved."), "success")

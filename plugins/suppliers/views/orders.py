@@ -7,6 +7,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm_expo.errors import DomainError
 from crm_expo.access import require
 from crm_expo.i18n import money
 from crm_expo.models import Show
@@ -78,7 +79,7 @@ def order_action(order_id, action):
             ops.deliver_order(order, user=current_user)
         else:
             ops.cancel_order(order, form.reason.data or "", by_organizer=can("suppliers.edit"), user=current_user)
-    except ops.SupplierError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Order %(id)d: %(status)s.", id=order.id, status=order.status_title), "success")

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from crm_expo.errors import DomainError
 from crm_expo.access import require
 from crm_expo.extensions import db
 from crm_expo.i18n import money
@@ -66,7 +67,7 @@ def portal_edit_item(item_id):
     if form.validate_on_submit():
         try:
             ops.update_item(item, user=current_user, **item_values(form, show.currency))
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Catalogue item saved."), "success")
@@ -94,7 +95,7 @@ def portal_add_contact():
     try:
         ops.add_contact(sup, name_zh=form.name_zh.data, name_en=form.name_en.data, email=form.email.data,
                         phone=form.phone.data, role=form.role.data, user=current_user)
-    except ops.SupplierError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Contact added."), "success")
@@ -109,7 +110,7 @@ def portal_remove_contact(contact_id):
         abort(400)
     try:
         ops.remove_contact(sup, contact_id, user=current_user)
-    except ops.SupplierError:
+    except DomainError:
         abort(404)
     flash(_("Contact removed."), "success")
     return redirect(url_for("suppliers_site.portal"))
@@ -168,7 +169,7 @@ def services():
                  if key.startswith("qty-") and value.strip() not in ("", "0")]
         try:
             orders = ops.place_order(show, ex, lines, notes=form.notes.data, user=current_user)
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Order placed: %(n)d order(s) sent to the supplier(s).", n=len(orders)), "success")

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from crm_expo.errors import DomainError
 from crm_expo.access import require
 from crm_expo.extensions import db
 from crm_expo.i18n import minor_units, money
@@ -69,7 +70,7 @@ def create():
                                       categories=form.categories.data or [], email=form.email.data,
                                       phone=form.phone.data, website=form.website.data, notes=form.notes.data,
                                       user=current_user)
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Supplier %(name)s saved.", name=sup.name), "success")
@@ -106,7 +107,7 @@ def edit(supplier_id):
                                       "email": form.email.data, "phone": form.phone.data, "website": form.website.data,
                                       "categories": form.categories.data or [], "notes": form.notes.data},
                                 user=current_user)
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Saved."), "success")
@@ -124,7 +125,7 @@ def appoint(supplier_id):
         abort(400)
     try:
         ops.appoint(show, sup, form.categories.data or [], user=current_user)
-    except ops.SupplierError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("%(name)s is an official contractor of %(show)s.", name=sup.name, show=show.name), "success")
@@ -150,7 +151,7 @@ def edit_item(supplier_id, item_id):
     if form.validate_on_submit():
         try:
             ops.update_item(item, user=current_user, **item_values(form, g.show.currency))
-        except ops.SupplierError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Catalogue item saved."), "success")
@@ -168,7 +169,7 @@ def add_contact(supplier_id):
     try:
         ops.add_contact(sup, name_zh=form.name_zh.data, name_en=form.name_en.data, email=form.email.data,
                         phone=form.phone.data, role=form.role.data, user=current_user)
-    except ops.SupplierError as exc:
+    except DomainError as exc:
         flash(str(exc), "error")
     else:
         flash(_("Contact added."), "success")
