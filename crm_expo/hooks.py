@@ -19,7 +19,8 @@ name                       called from                            keyword argume
 =========================  =====================================  ============================================
 ``show.dashboard``         templates/home.html (the show's home)  ``show`` (may be None) → Markup
 ``organization.sections``  the organization page                  ``org`` (Organization) → Markup
-``exhibitor.sections``     exhibitors' record page                ``show``, ``exhibitor`` → Markup
+``exhibitor.sections``     exhibitors' record page                ``show``, ``exhibitor`` → Markup (booths:
+                                                                   the exhibitor's bookings)
 ``customer.history``       ``crm_expo.contacts.history.           ``organization`` → list of dicts (``show``,
                            customer_history`` (organization page)  ``kind``, ``label``, ``value``, ``url``);
                                                                    the lists are joined

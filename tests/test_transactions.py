@@ -47,7 +47,8 @@ def test_a_signal_is_sent_once_after_the_commit_also_from_a_nested_step(app, hea
         with transaction():
             db.session.add(Setting(key="test.inner", value=2))
             signals.send_after_commit(announced, "inner", n=2)
-        assert heard == []            # nothing before the outermost commit
+        assert heard == []            # nothing before the outermost commit …
+        assert _committed_settings() == 0     # … and the inner step committed nothing
     assert [(s, kw) for s, kw, _ in heard] == [("outer", {"n": 1}), ("inner", {"n": 2})]
     assert all(seen == 2 for _, _, seen in heard)
 

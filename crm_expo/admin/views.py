@@ -6,6 +6,8 @@ from sqlalchemy import select
 
 from .. import operations
 from ..access import require
+from ..database import transaction
+from ..errors import DomainError
 from ..extensions import db
 from ..models import ApiToken, AuditEntry, Show, User
 from .forms import (
@@ -30,7 +32,7 @@ def shows():
             show = operations.create_show(form.slug.data, form.name_zh.data, form.start.data, form.days.data,
                                           name_en=form.name_en.data or "", venue=form.venue.data or "",
                                           user=current_user)
-        except operations.CoreError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("Show %(name)s created.", name=show.name), "success")
@@ -48,7 +50,7 @@ def show_dates(show_id):
     if form.validate_on_submit():
         try:
             operations.change_show_dates(show, form.start.data, form.days.data, user=current_user)
-        except operations.CoreError as exc:
+        except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
@@ -66,7 +68,7 @@ def users():
             operations.create_user(form.email.data, form.password.data, form.role.data,
                                    organization_id=form.organization_id.data, name=form.name.data or "",
                                    user=current_user)
-        except operations.CoreError as exc:
+        except DomainError as exc:
             flash(str(exc), "error")
         else:
             flash(_("User created."), "success")
@@ -143,11 +145,10 @@ def settings():
             if form.validate_on_submit():
                 changed = {k: v for k, v in settings_from_form(mine, form).items() if v != current[k]}
                 try:
-                    for key, value in changed.items():
-                        set_setting(key, value, show=show, user=current_user)
-                    db.session.commit()
-                except ValueError as exc:      # SettingError names the setting
-                    db.session.rollback()
+                    with transaction():     # every setting of the form, or none
+                        for key, value in changed.items():
+                            set_setting(key, value, show=show, user=current_user)
+                except DomainError as exc:      # SettingError names the setting
                     flash(_("Settings not changed: %(why)s", why=str(exc)), "error")
                     status = 400
                 else:

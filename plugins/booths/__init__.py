@@ -52,6 +52,11 @@ def _history(organization):
     return entries
 
 
+def _exhibitor_bookings(**kw):
+    from .sections import exhibitor_bookings
+    return exhibitor_bookings(**kw)
+
+
 def _copy_show(**kw):
     from .copying import copy_show
     copy_show(**kw)
@@ -96,5 +101,5 @@ plugin = Plugin(
     importers={"booths": cli_importer("booths", BOOTH_COLUMNS, ops.import_rows)},
     reports={"booths": _booths_report},
     report_sections={"post-show": _report_section},
-    hooks={"customer.history": _history, "show.copy": _copy_show},
+    hooks={"customer.history": _history, "show.copy": _copy_show, "exhibitor.sections": _exhibitor_bookings},
 )

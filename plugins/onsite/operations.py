@@ -13,17 +13,27 @@ import re
 from collections import namedtuple
 from zoneinfo import ZoneInfo
 
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, and_, case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from crm_expo import signals
-from crm_expo.database import (FastStatement, close_hot_connection, hot_connection, integrity_error, is_sqlite,
-                               transaction, utcnow, violated, writer_lock)
+from crm_expo.database import (
+    FastStatement,
+    close_hot_connection,
+    hot_connection,
+    integrity_error,
+    is_sqlite,
+    transaction,
+    utcnow,
+    violated,
+    writer_lock,
+)
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Person, Show, audit, get_setting
-from crm_expo.models import set_setting as core_set_setting
 from plugins.visitors import operations as visitor_ops
 from plugins.visitors.models import CATEGORY_TITLES, COUNTED_CATEGORIES, Registration
 
@@ -41,18 +51,6 @@ DEFAULT_SETTINGS = {
     # SLA targets: minutes from logging to resolution, per priority.
     "onsite.sla_minutes": {"urgent": 30, "high": 120, "normal": 480, "low": 1440},
 }
-
-
-def setting(show: Show, key: str):
-    """The show's value of an onsite setting (core settings: show, else global, else default)."""
-    return get_setting(key, show)
-
-
-def set_setting(show: Show, key: str, value, user=None) -> None:
-    if key not in DEFAULT_SETTINGS:
-        raise OnsiteError(_("Unknown setting %(key)s.", key=key))
-    with transaction():
-        core_set_setting(key, value, show, user=user)
 
 
 def local_day(show: Show, at: dt.datetime) -> dt.date:
@@ -418,7 +416,7 @@ def open_request(show: Show, *, category: str, description: str, kind: str = "re
     if not description:
         raise OnsiteError(_("Describe the request."))
     now = utcnow()
-    sla = setting(show, "onsite.sla_minutes")
+    sla = get_setting("onsite.sla_minutes", show)
     req = ServiceRequest(show_id=show.id, kind=kind, channel=channel, category=category, priority=priority,
                          location=(location or "").strip()[:100], description=description,
                          organization_id=organization_id, contact=(contact or "").strip()[:200],
@@ -513,7 +511,7 @@ def give_feedback(req: ServiceRequest, note: str, satisfaction: int | None = Non
             req.reopen_count += 1
             req.resolved_at = None
             # A reopened request gets a fresh SLA target: the customer is waiting again.
-            sla = setting(db.session.get(Show, req.show_id), "onsite.sla_minutes")
+            sla = get_setting("onsite.sla_minutes", db.session.get(Show, req.show_id))
             req.due_at = now + dt.timedelta(minutes=int(sla.get(req.priority, 480)))
             signals.send_after_commit(signals.service_request_reopened, req)
     return req

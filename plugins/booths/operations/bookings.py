@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from crm_expo import signals
 from crm_expo.database import is_sqlite, transaction, utcnow
 from crm_expo.extensions import db
-from crm_expo.models import Show, audit
+from crm_expo.models import Show, audit, get_setting
 from plugins.exhibitors.models import Exhibitor
 
 from ..models import (
@@ -33,7 +33,6 @@ from .common import (
     _locked,
     booking_json,
     booth_by_code,
-    setting,
 )
 from .pricing import (
     _apply_price,
@@ -105,7 +104,7 @@ def hold_booth(show: Show, booth_code: str, exhibitor_id, *, discount_rule_id=No
                 raise BoothError(_("No such discount rule in this show."), "unknown_rule", 404)
             if rule.retired_at is not None:
                 raise BoothError(_("The discount rule %(name)s is retired.", name=rule.name), "rule_retired", 409)
-        minutes = minutes if minutes is not None else int(setting(show, "booths.hold_minutes"))
+        minutes = minutes if minutes is not None else int(get_setting("booths.hold_minutes", show))
         booking = Booking(show_id=show.id, booth_id=booth.id, exhibitor_id=exhibitor.id, status="held",
                           held_until=utcnow() + dt.timedelta(minutes=minutes))
         _apply_price(booking, booth, utcnow().date(), rule)
@@ -322,7 +321,7 @@ def offer_previous_booths(show: Show, user=None) -> list[Booking]:
         if not code:
             continue
         try:
-            made.append(hold_booth(show, code, exhibitor.id, minutes=int(setting(show, "booths.offer_minutes")),
+            made.append(hold_booth(show, code, exhibitor.id, minutes=int(get_setting("booths.offer_minutes", show)),
                                    user=user))
         except BoothError:
             continue     # the booth is gone, blocked or taken: the exhibitor books like everyone else

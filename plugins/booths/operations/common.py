@@ -10,7 +10,6 @@ from crm_expo.database import is_sqlite, utcnow
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import Show, audit
-from crm_expo.models.settings import get_setting
 from plugins.exhibitors.models import Exhibitor
 
 from ..models import (
@@ -32,8 +31,6 @@ class BoothError(DomainError):
         super().__init__(message, code, field=field, status=status)
 
 
-def setting(show: Show | None, key: str):
-    return get_setting(key, show)
 
 
 def booth_by_code(show: Show, code: str) -> Booth | None:

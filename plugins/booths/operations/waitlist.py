@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, or_, select
 from crm_expo import signals
 from crm_expo.database import is_sqlite, transaction, utcnow
 from crm_expo.extensions import db
-from crm_expo.models import Organization, Show, audit
+from crm_expo.models import Organization, Show, audit, get_setting
 from plugins.exhibitors.models import Exhibitor
 
 from ..models import (
@@ -27,7 +27,6 @@ from .common import (
     _expire_stale_holds,
     booking_json,
     booth_by_code,
-    setting,
 )
 from .pricing import (
     _apply_price,
@@ -184,7 +183,7 @@ def _offer_to_waitlist(booth: Booth) -> Booking | None:
             continue
         now = utcnow()
         offer = Booking(show_id=booth.show_id, booth_id=booth.id, exhibitor_id=entry.exhibitor_id, status="held",
-                        held_until=now + dt.timedelta(minutes=int(setting(show, "booths.offer_minutes"))))
+                        held_until=now + dt.timedelta(minutes=int(get_setting("booths.offer_minutes", show))))
         try:
             _apply_price(offer, booth, now.date(), None)
         except BoothError:
@@ -207,7 +206,7 @@ def _announce_offers(offers) -> None:
 def previous_show(show: Show) -> Show | None:
     """Shows form a series through the setting 'booths.previous_show' (the slug of the
     edition before this one)."""
-    slug = setting(show, "booths.previous_show")
+    slug = get_setting("booths.previous_show", show)
     return db.session.scalar(select(Show).where(Show.slug == slug)) if slug else None
 
 

@@ -297,3 +297,19 @@ def test_generate_lays_out_booths_and_books_some_deterministically(app):
         Booking.show_id == show.id, Booking.status.in_(("held", "reserved", "confirmed", "paid"))))
     assert 200 < active < 300
     assert ops.figures(show)["net_m2"] > 0
+
+
+def test_the_exhibitor_record_shows_its_booth_bookings(client, app):
+    """The booths plugin's section on the exhibitors plugin's page, through a page hook."""
+    from tests.factories import make_user
+    show = booth_show()
+    ex = make_exhibitor(show, "展位区块公司")
+    booking = ops.hold_booth(show, "A101", ex.id)
+    db.session.commit()
+    client.login(make_user("organizer"))
+    page = client.get(f"/shows/{show.slug}/exhibitors/{ex.id}").get_data(as_text=True)
+    assert 'id="booth-bookings"' in page and "A101" in page and f"/booking/{booking.id}" in page
+    agent = app.test_client()
+    agent.login(make_user("service_agent"))            # sees the record, not the bookings
+    page = agent.get(f"/shows/{show.slug}/exhibitors/{ex.id}").get_data(as_text=True)
+    assert "A101" not in page and 'id="booth-bookings"' not in page
