@@ -31,13 +31,14 @@ def main():
     url = args.database_url or "sqlite:///" + os.path.join(tmp, "bench.sqlite3")
     app = fresh_app(url, tmp)
 
+    import datetime as dt
+
     import requests
     from sqlalchemy import text
 
     from crm_expo.extensions import db
     from crm_expo.operations import create_show, create_token
     from plugins.booths import operations as ops
-    import datetime as dt
     with app.app_context(), app.test_request_context():
         show = create_show("bench-booths", "基准展会", dt.date(2027, 5, 10), 3)
         ops.publish_price_list(show, {"shell": 100_000})

@@ -48,18 +48,19 @@ def main():
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
 
+    import datetime as dt
+
     from sqlalchemy import func, select, text
 
     from crm_expo import create_app
-    from crm_expo.extensions import db
     from crm_expo.contacts.importing import run_import
+    from crm_expo.extensions import db
     from crm_expo.migrations import upgrade
     from crm_expo.operations import create_show
     from plugins.exhibitors import operations as ops
     from plugins.exhibitors.generate import generate as gen_exhibitors
     from plugins.exhibitors.importing import COLUMNS, apply_rows
     from plugins.suppliers.generate import generate as gen_suppliers
-    import datetime as dt
 
     root = tempfile.mkdtemp(prefix="bench-exhibitors-")
     url = args.database_url or "sqlite:///" + os.path.join(root, "bench.sqlite3")
@@ -89,7 +90,7 @@ def main():
         for label, filters in [("list page 1, no filter", {}), ("status=approved", {"status": "approved"}),
                                ("search q=长城", {"q": "长城"}), ("search pinyin q=changcheng", {"q": "changcheng"}),
                                ("search initials q=bjhr", {"q": "bjhr"}), ("country=FR", {"country": "FR"})]:
-            total, runs = timed(lambda: page(**filters), repeat=7)
+            total, runs = timed(lambda filters=filters: page(**filters), repeat=7)
             print(f"{label:<32} total={total:<6} median {statistics.median(runs) * 1000:.1f} ms "
                   f"(min {min(runs) * 1000:.1f}, max {max(runs) * 1000:.1f})")
         _r, runs = timed(lambda: ops.status_counts(show), repeat=7)

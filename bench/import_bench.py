@@ -54,8 +54,7 @@ def main():
     print(f"database: {url.split('@')[-1]}  rows={args.n}  file={os.path.getsize(path) / 1e6:.1f} MB")
 
     app = app_for(url, tmp)
-    from crm_expo.contacts.importing import PERSON_COLUMNS, apply_person_rows
-    from crm_expo.contacts.importing import run_import
+    from crm_expo.contacts.importing import PERSON_COLUMNS, apply_person_rows, run_import
     with app.app_context():
         for label in ("first import", "re-import"):
             t, cpu = time.perf_counter(), time.process_time()

@@ -52,10 +52,10 @@ def app_for(url: str, tmp: str):
 def generate(n: int, rng: random.Random):
     """Bulk-insert n people and n/100 companies; returns the generated rows (for queries)."""
     from crm_expo.contacts.duplicates import bulk_organizations
+    from crm_expo.contacts.keys import name_key, search_keys, sort_key
     from crm_expo.contacts.search import insert_persons
     from crm_expo.database import utcnow
     from crm_expo.extensions import db
-    from crm_expo.contacts.keys import name_key, search_keys, sort_key
     surnames, given, en_first, en_last, companies = name_pools()
     org_names = list(dict.fromkeys(f"{rng.choice(['上海', '北京', '广州', '深圳', '杭州', '苏州'])}{c}"
                                    f"{rng.choice(['科技', '展览', '电子', '贸易', '机械'])}有限公司"
@@ -79,8 +79,9 @@ def generate(n: int, rng: random.Random):
 
 
 def queries(rows, org_names, count: int, rng: random.Random) -> list[tuple[str, str]]:
-    from crm_expo.contacts.keys import pinyin_keys
     from opencc import OpenCC
+
+    from crm_expo.contacts.keys import pinyin_keys
     s2t = OpenCC("s2t")
     zh_rows = [r for r in rows if r["name_zh"]]
     en_rows = [r for r in rows if r["name_en"]]
@@ -115,9 +116,10 @@ def main():
     app = app_for(url, tmp)
     print(machine())
     print(f"database: {url.split('@')[-1]}  people={args.n}")
+    from sqlalchemy import text
+
     from crm_expo.contacts.search import search_persons
     from crm_expo.extensions import db
-    from sqlalchemy import text
     with app.test_request_context():
         t = time.perf_counter()
         rows, org_names = generate(args.n, random.Random("search-bench"))

@@ -74,7 +74,8 @@ def write_csv(path: str, n: int, prefix: str, rng: random.Random) -> None:
 def timed_import(show, path: str, n: int, label: str) -> None:
     """run_import as the CLI runs it, with the time of each phase (wall clock, this process)."""
     from crm_expo import database
-    from crm_expo.contacts import duplicates, importing as imports, search
+    from crm_expo.contacts import duplicates, search
+    from crm_expo.contacts import importing as imports
     from plugins.visitors import bulk
     phases: dict[str, float] = {}
 

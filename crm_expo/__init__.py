@@ -90,9 +90,9 @@ def create_app(config: dict | None = None) -> Flask:
     from . import show_urls, web
     web.init_app(app)
     show_urls.init_app(app, plugins)
-    from .auth.views import bp as auth_bp
     from .admin.views import bp as admin_bp
     from .api import api_bp, init_api
+    from .auth.views import bp as auth_bp
     from .contacts.views import bp as contacts_bp
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)

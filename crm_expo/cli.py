@@ -300,7 +300,7 @@ def demo_cmd(host, port, no_serve):
     created = load_demo(app)
     click.echo("demo data loaded" if created else "database not empty: demo data left as it is")
     click.echo(f"database: {app.config['SQLALCHEMY_DATABASE_URI']}")
-    click.echo("demo logins (password for all: %s):" % DEMO_PASSWORD)
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for email, role in DEMO_USERS:
         click.echo(f"  {email:<32} {role}")
     if no_serve:

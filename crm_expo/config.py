@@ -47,8 +47,8 @@ def from_environment(environ=os.environ) -> dict:
         if raw not in (None, ""):
             try:
                 found[name] = _parse(raw, kind)
-            except ValueError:
-                raise SystemExit(f"crm-expo: CRM_EXPO_{name}={raw!r} is not a valid {kind.__name__}")
+            except ValueError as exc:
+                raise SystemExit(f"crm-expo: CRM_EXPO_{name}={raw!r} is not a valid {kind.__name__}") from exc
     return found
 
 

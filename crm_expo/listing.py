@@ -98,17 +98,17 @@ def decode_cursor(raw: str, order: Order) -> tuple:
         raise bad
     try:
         values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode())
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise bad
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise bad from exc
     if not isinstance(values, list) or len(values) != len(order.kinds):
         raise bad
     out = []
-    for value, kind in zip(values, order.kinds):
+    for value, kind in zip(values, order.kinds, strict=True):
         if kind is dt.datetime:
             try:
                 value = dt.datetime.fromisoformat(value["t"])
-            except (TypeError, KeyError, ValueError):
-                raise bad
+            except (TypeError, KeyError, ValueError) as exc:
+                raise bad from exc
         elif kind is int:
             if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2 ** 63:
                 raise bad

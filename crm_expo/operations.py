@@ -41,14 +41,14 @@ def create_show(slug: str, name_zh: str, start: dt.date, days: int, *, name_en: 
         raise CoreError(_("A show lasts 1 to 60 days, not %(days)d.", days=days))
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise CoreError(_("Unknown timezone: %(tz)s", tz=timezone))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CoreError(_("Unknown timezone: %(tz)s", tz=timezone)) from exc
     try:
         get_currency_name(currency)
         if len(currency) != 3 or not currency.isupper():
             raise ValueError
-    except Exception:
-        raise CoreError(_("Unknown currency: %(cur)s", cur=currency))
+    except Exception as exc:
+        raise CoreError(_("Unknown currency: %(cur)s", cur=currency)) from exc
     if db.session.scalar(select(Show.id).where(Show.slug == slug)):
         raise CoreError(_("A show with the code %(slug)s exists already.", slug=slug))
     taken = CoreError(_("A show with the code %(slug)s exists already.", slug=slug), field="slug")

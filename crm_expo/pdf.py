@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -90,7 +90,7 @@ def document(flowables: Iterable, *, title: str, pagesize=A4, footer: str = "") 
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=pagesize, title=title, author="crm-expo",
                             leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm, bottomMargin=18 * mm)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     def on_page(canvas, d):
         canvas.saveState()

@@ -15,7 +15,7 @@ def _get(client, url, token):
 
 def test_shows_list_is_paginated_with_a_total(client):
     show = make_show("a-show")
-    for i in range(3):
+    for _ in range(3):
         make_show()
     user = make_user("admin")
     client.login(user)

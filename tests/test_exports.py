@@ -49,7 +49,7 @@ def test_xlsx_response_cells_are_strings_never_formulas(app):
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[0] == ["name", "note", "n"]
-    for row, original in zip(values[1:], DANGEROUS):
+    for row, original in zip(values[1:], DANGEROUS, strict=True):
         # (XML stores a carriage return as a line feed)
         assert row[0] == "'" + original.replace("\r", "\n") and row[1] == "张伟" and row[2] == 7
     assert all(row[0].data_type == "s" for row in ws.iter_rows(min_row=2))

@@ -5,8 +5,15 @@ import datetime as dt
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from crm_expo.listing import (MAX_PAGE_NUMBER, ListRequestError, Order, Position, decode_cursor, encode_cursor,
-                              position_from)
+from crm_expo.listing import (
+    MAX_PAGE_NUMBER,
+    ListRequestError,
+    Order,
+    Position,
+    decode_cursor,
+    encode_cursor,
+    position_from,
+)
 from crm_expo.models import Person
 
 NAME = Order((Person.sort_name, Person.id), (str, int))

@@ -22,7 +22,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from flask import Flask
 from flask_babel import force_locale

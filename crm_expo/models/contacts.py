@@ -7,12 +7,12 @@ import datetime as dt
 
 from flask_babel import get_locale
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, delete, event, insert, inspect, text
-from sqlalchemy.orm import Session
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from ..contacts.keys import name_key, organization_tokens, person_tokens, search_keys, sort_key
 from ..database import utcnow
 from ..extensions import db
-from ..contacts.keys import name_key, organization_tokens, person_tokens, search_keys, sort_key
+
 
 # Search tokens: binary collation on PostgreSQL so that prefix range queries
 # (token >= q AND token < next(q)) use the index and agree with SQLite's byte order.
@@ -63,7 +63,7 @@ class Organization(_Named, db.Model):
     name_en_key: Mapped[str] = mapped_column(String(200), default="", index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    people: Mapped[list["Person"]] = relationship(back_populates="organization")
+    people: Mapped[list[Person]] = relationship(back_populates="organization")
 
     def refresh_keys(self) -> None:
         self.search_keys = search_keys(self.name_zh, self.name_en, self.email, self.website,
@@ -104,7 +104,7 @@ class Person(_Named, db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     erased_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # PIPL/GDPR erasure
     organization: Mapped[Organization | None] = relationship(back_populates="people")
-    consents: Mapped[list["Consent"]] = relationship(back_populates="person", cascade="all, delete-orphan")
+    consents: Mapped[list[Consent]] = relationship(back_populates="person", cascade="all, delete-orphan")
 
     def refresh_keys(self) -> None:
         company = self.organization

@@ -18,7 +18,7 @@ from .contacts import Organization
 from .shows import Show
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     admin = "admin"
     organizer = "organizer"              # organizer staff
     account_manager = "account_manager"  # sales
@@ -151,7 +151,7 @@ class ApiToken(db.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def new(cls, **fields) -> tuple["ApiToken", str]:
+    def new(cls, **fields) -> tuple[ApiToken, str]:
         token = "ce_" + secrets.token_urlsafe(32)
         return cls(token_hash=cls.hash(token), prefix=token[:10], **fields), token
 

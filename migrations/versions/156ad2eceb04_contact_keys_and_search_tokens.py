@@ -4,9 +4,8 @@ Revision ID: 156ad2eceb04
 Revises: f5cbb2f6a08f
 Create Date: 2026-11-23 10:47:36.909688
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '156ad2eceb04'
 down_revision = 'f5cbb2f6a08f'

@@ -5,8 +5,6 @@ Revises: 156ad2eceb04
 Create Date: 2026-11-23 13:49:05.532549
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 revision = '6cb41394f63b'
 down_revision = '156ad2eceb04'

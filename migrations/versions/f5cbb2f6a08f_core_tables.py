@@ -4,9 +4,8 @@ Revision ID: f5cbb2f6a08f
 Revises: 
 Create Date: 2026-11-23 09:45:01.682629
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'f5cbb2f6a08f'
 down_revision = None

@@ -15,8 +15,8 @@ from .views import bp
 def _metres(raw: str) -> float:
     try:
         value = float(raw.replace(",", "."))
-    except ValueError:
-        raise ValueError(f"not a number of metres: {raw}")
+    except ValueError as exc:
+        raise ValueError(f"not a number of metres: {raw}") from exc
     if value < 0:
         raise ValueError(f"must not be negative: {raw}")
     return value

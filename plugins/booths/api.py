@@ -5,7 +5,6 @@ import datetime as dt
 
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
-
 from sqlalchemy import func, select
 
 from crm_expo.api import ApiError, api_require, caller_organization_id, caller_role, json_body, page_args
@@ -91,7 +90,7 @@ def create_booking(show):
         booking = ops.hold_booth(show, str(data["booth"]), exhibitor, discount_rule_id=data.get("discount_rule"),
                                  user=_user(), portal=portal)
     except ops.BoothError as exc:
-        raise _refusal(exc)
+        raise _refusal(exc) from exc
     return jsonify(ops.booking_json(booking)), 201
 
 
@@ -135,8 +134,8 @@ def transition(show, booking_id, action):
             if data.get("date"):
                 try:
                     paid_on = dt.date.fromisoformat(str(data["date"]))
-                except ValueError:
-                    raise ApiError(422, "bad_date", _("The date must be YYYY-MM-DD."))
+                except ValueError as exc:
+                    raise ApiError(422, "bad_date", _("The date must be YYYY-MM-DD.")) from exc
             payment = ops.record_payment(booking, data.get("amount_minor"), method=str(data.get("method", "bank_transfer")),
                                          paid_on=paid_on, reference=str(data.get("reference", "")), user=user)
             from crm_expo.extensions import db
@@ -144,7 +143,7 @@ def transition(show, booking_id, action):
         else:
             raise ApiError(404, "unknown_action", _("Unknown action %(a)s.", a=action))
     except ops.BoothError as exc:
-        raise _refusal(exc)
+        raise _refusal(exc) from exc
     return jsonify(ops.booking_json(booking))
 
 
@@ -223,7 +222,7 @@ def join_waitlist(show):
         entry = ops.join_waitlist(show, exhibitor, booth_code=str(data.get("booth") or ""),
                                   booth_type=str(data.get("booth_type") or ""), user=_user(), organization_id=org)
     except ops.BoothError as exc:
-        raise _refusal(exc)
+        raise _refusal(exc) from exc
     row = db.session.execute(ops.waitlist_stmt(show).where(WaitlistEntry.id == entry.id)).one()
     return jsonify(ops.waitlist_json(row)), 201
 
@@ -246,7 +245,7 @@ def leave_waitlist(show, entry_id):
     try:
         entry = ops.leave_waitlist(entry, user=_user())
     except ops.BoothError as exc:
-        raise _refusal(exc)
+        raise _refusal(exc) from exc
     row = db.session.execute(ops.waitlist_stmt(show, waiting=False).where(WaitlistEntry.id == entry.id)).one()
     return jsonify(ops.waitlist_json(row))
 
@@ -279,7 +278,7 @@ def block_booth(show, code, action):
     try:
         booth = ops.set_blocked(booth, action == "block", str(data.get("reason") or ""), user=_user())
     except ops.BoothError as exc:
-        raise _refusal(exc)
+        raise _refusal(exc) from exc
     return jsonify(_booth_json(booth))
 
 

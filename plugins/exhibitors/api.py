@@ -121,7 +121,7 @@ def create_exhibitor(show):
                                   email=str(data.get("email") or ""), phone=str(data.get("phone") or ""),
                                   notes=str(data.get("notes") or ""), user=_user())
     except ops.ExhibitorError as exc:
-        raise _refused(exc)
+        raise _refused(exc) from exc
     response = jsonify(id=ex.id, organization_id=ex.organization_id)
     response.status_code = 201
     return response
@@ -143,7 +143,7 @@ def update_exhibitor(show, exhibitor_id):
     try:
         ops.update_exhibitor(ex, data, user=_user(), portal=caller_role() == "exhibitor")
     except ops.ExhibitorError as exc:
-        raise _refused(exc)
+        raise _refused(exc) from exc
     db.session.refresh(ex)
     return jsonify(exhibitor_json(ex))
 

@@ -6,10 +6,10 @@ import random
 
 from sqlalchemy import insert, select
 
+from crm_expo.contacts.keys import name_key, search_keys, sort_key
+from crm_expo.contacts.search import index_organizations
 from crm_expo.extensions import db
 from crm_expo.models import Organization
-from crm_expo.contacts.search import index_organizations
-from crm_expo.contacts.keys import name_key, search_keys, sort_key
 
 from .models import Exhibitor, ExhibitorCategory, ExhibitorCategoryLink
 
@@ -68,7 +68,7 @@ def generate(show, counts: dict, rng: random.Random) -> None:
         index_organizations(org_ids)
         rows = [{"show_id": show.id, "organization_id": oid, "status": rng.choices(statuses, weights)[0],
                  "kind": "main", "country": o["country"], "region": o["region"], "notes": "", "status_reason": ""}
-                for oid, o in zip(org_ids, orgs)]
+                for oid, o in zip(org_ids, orgs, strict=True)]
         for r in rows:
             if r["status"] in ("rejected", "withdrawn"):
                 r["status_reason"] = rng.choice(["资质不全", "展位预算调整", "Product certificates missing",
@@ -89,8 +89,7 @@ def demo(show, orgs: dict, rng: random.Random) -> None:
 
     from reportlab.pdfgen import canvas
 
-    from .operations import (add_document, change_status, create_exhibitor, missing_documents,
-                             review_document)
+    from .operations import add_document, change_status, create_exhibitor, missing_documents, review_document
     ex = create_exhibitor(show, organization=orgs["exhibitor"], status="under_review", country="CN",
                           region="上海", notes="demo")
     for kind, _why in missing_documents(ex):

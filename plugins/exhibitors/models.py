@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -100,14 +101,14 @@ class Exhibitor(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     organization: Mapped[Organization] = relationship()
-    main_exhibitor: Mapped["Exhibitor | None"] = relationship(remote_side=[id])
+    main_exhibitor: Mapped[Exhibitor | None] = relationship(remote_side=[id])
     account_manager: Mapped[User | None] = relationship(foreign_keys=[account_manager_id])
     reviewer: Mapped[User | None] = relationship(foreign_keys=[reviewer_id])
     categories: Mapped[list[ExhibitorCategory]] = relationship(
         secondary="exhibitors_exhibitor_category", order_by=ExhibitorCategory.code)
-    staff: Mapped[list["ExhibitorStaff"]] = relationship(back_populates="exhibitor",
+    staff: Mapped[list[ExhibitorStaff]] = relationship(back_populates="exhibitor",
                                                          cascade="all, delete-orphan")
-    documents: Mapped[list["ExhibitorDocument"]] = relationship(
+    documents: Mapped[list[ExhibitorDocument]] = relationship(
         back_populates="exhibitor", cascade="all, delete-orphan", order_by="ExhibitorDocument.id")
 
     @property

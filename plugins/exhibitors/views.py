@@ -12,16 +12,25 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm_expo.errors import DomainError
 from crm_expo.access import require
-from crm_expo.permissions import can
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.listing import ListRequestError, position_from
 from crm_expo.models import Organization, Show
+from crm_expo.permissions import can
 
 from . import operations as ops
-from .forms import (CategoryForm, DocumentForm, ExhibitorForm, ImportForm, PortalProfileForm,
-                    RequiredDocumentsForm, ReviewForm, StaffForm, StatusForm)
+from .forms import (
+    CategoryForm,
+    DocumentForm,
+    ExhibitorForm,
+    ImportForm,
+    PortalProfileForm,
+    RequiredDocumentsForm,
+    ReviewForm,
+    StaffForm,
+    StatusForm,
+)
 from .models import DOCUMENT_KINDS, KINDS, STATUS_TITLES, STATUSES, TRANSITIONS, Exhibitor
 
 bp = Blueprint("exhibitors", __name__, template_folder="templates")          # /shows/<slug>/exhibitors

@@ -60,7 +60,7 @@ def scan_answer(show, data: dict, user_id: int | None = None) -> dict:
                             device=str(data.get("device") or ""), direction=data.get("direction") or "in",
                             user_id=user_id)
     except ops.OnsiteError as exc:
-        raise ApiError(400, "bad_scan", str(exc))
+        raise ApiError(400, "bad_scan", str(exc)) from exc
 
 
 @api_bp.get("/shows/<slug>/checkins/count")

@@ -37,12 +37,12 @@ def generate(show, counts: dict, rng: random.Random) -> None:
         Scan.show_id == show.id, Scan.first_entry.is_(True))).all())
     reentry = bool(get_setting("onsite.reentry", show))
     rows = []
-    for i in range(n):
+    for _ in range(n):
         d = rng.choice(days)
         local = dt.datetime.combine(d.date, d.opens) + dt.timedelta(
             seconds=rng.randrange(max(1, int((dt.datetime.combine(d.date, d.closes) -
                                               dt.datetime.combine(d.date, d.opens)).total_seconds()))))
-        at = local.replace(tzinfo=tz).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        at = local.replace(tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
         row = {"show_id": show.id, "gate": rng.choice(GATES), "desk": "generated", "device": "", "direction": "in",
                "day": d.date, "at": at, "first_entry": None, "nonce": None, "answer": None, "user_id": None,
                "registration_id": None, "category": ""}
@@ -77,7 +77,7 @@ def _service_requests(show, n: int, rng: random.Random) -> None:
     """Requests in every stage of the loop, so the centre's lists and KPIs have content."""
     now = utcnow()
     sla = ops.DEFAULT_SETTINGS["onsite.sla_minutes"]
-    for i in range(n):
+    for _ in range(n):
         category, zh, en = rng.choice(COMPLAINTS)
         priority = rng.choice(("low", "normal", "normal", "high", "urgent"))
         created = now - dt.timedelta(minutes=rng.randrange(10, 3000))

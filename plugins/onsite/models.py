@@ -118,7 +118,7 @@ class ServiceRequest(db.Model):
     closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     reopen_count: Mapped[int] = mapped_column(default=0)
     satisfaction: Mapped[int | None] = mapped_column(default=None)
-    events: Mapped[list["ServiceEvent"]] = relationship(order_by="ServiceEvent.id", back_populates="request",
+    events: Mapped[list[ServiceEvent]] = relationship(order_by="ServiceEvent.id", back_populates="request",
                                                         cascade="all, delete-orphan")
 
 

@@ -68,7 +68,7 @@ def desk_search():
     found = ops.search_registrations(show, request.args.get("q", ""))
     return jsonify(items=[dict(p, code=r.badge_code, reprint_url=url_for("onsite.reprint", reg_id=r.id),
                                badge_url=url_for("onsite.badge", reg_id=r.id))
-                          for r, p in zip(found, (ops._person_json(r) for r in found))])
+                          for r, p in zip(found, (ops._person_json(r) for r in found), strict=True)])
 
 
 @bp.route("/desk/walkin", methods=["POST"])

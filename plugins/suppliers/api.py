@@ -119,7 +119,7 @@ def create_supplier(show):
                                   user=g.get("api_user"))
         ops.appoint(show, sup, categories, user=g.get("api_user"))
     except ops.SupplierError as exc:
-        raise ApiError(422, "invalid", str(exc))
+        raise ApiError(422, "invalid", str(exc)) from exc
     response = jsonify(id=sup.id, organization_id=sup.organization_id)
     response.status_code = 201
     return response
@@ -140,7 +140,7 @@ def update_supplier(show, supplier_id):
     try:
         ops.update_supplier(sup, json_body(), user=g.get("api_user"))
     except ops.SupplierError as exc:
-        raise ApiError(422, "invalid", str(exc))
+        raise ApiError(422, "invalid", str(exc)) from exc
     db.session.refresh(sup)
     return jsonify(supplier_json(sup, show))
 
@@ -259,7 +259,7 @@ def create_order(show):
         orders = ops.place_order(show, exhibitor, [(li.get("item_id"), li.get("quantity")) for li in lines],
                                  notes=str(data.get("notes") or ""), user=g.get("api_user"))
     except ops.SupplierError as exc:
-        raise ApiError(422, "invalid", str(exc))
+        raise ApiError(422, "invalid", str(exc)) from exc
     response = jsonify(orders=[order_json(o) for o in orders])
     response.status_code = 201
     return response
@@ -299,5 +299,5 @@ def order_transition(show, order_id, action):
             ops.cancel_order(order, reason, by_organizer=caller_role() in ("admin", "organizer"),
                              user=g.get("api_user"))
     except ops.SupplierError as exc:
-        raise ApiError(409, "conflict", str(exc))
+        raise ApiError(409, "conflict", str(exc)) from exc
     return jsonify(order_json(order))

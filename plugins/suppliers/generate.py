@@ -8,11 +8,10 @@ import random
 
 from sqlalchemy import insert, select
 
+from crm_expo.contacts.keys import name_key, search_keys, sort_key
+from crm_expo.contacts.search import index_organizations
 from crm_expo.extensions import db
 from crm_expo.models import Organization
-from crm_expo.contacts.search import index_organizations
-from crm_expo.contacts.keys import name_key, search_keys, sort_key
-
 from plugins.exhibitors.models import Exhibitor
 
 from .models import CATEGORIES, Appointment, CatalogueItem, ServiceOrder, ServiceOrderLine, Supplier
@@ -55,11 +54,11 @@ def generate(show, counts: dict, rng: random.Random) -> None:
     org_ids = list(db.session.scalars(insert(Organization).returning(Organization.id, sort_by_parameter_order=True), orgs))
     index_organizations(org_ids)
     sup_ids = list(db.session.scalars(insert(Supplier).returning(Supplier.id, sort_by_parameter_order=True),
-                                      [{"organization_id": o, "categories": c, "notes": ""} for o, c in zip(org_ids, cats)]))
+                                      [{"organization_id": o, "categories": c, "notes": ""} for o, c in zip(org_ids, cats, strict=True)]))
     db.session.execute(insert(Appointment), [{"show_id": show.id, "supplier_id": s, "categories": c}
-                                             for s, c in zip(sup_ids, cats)])
+                                             for s, c in zip(sup_ids, cats, strict=True)])
     items = []
-    for s, c in zip(sup_ids, cats):
+    for s, c in zip(sup_ids, cats, strict=True):
         for code in c.split():
             for name_zh, name_en, unit, price in ITEMS[code]:
                 items.append({"show_id": show.id, "supplier_id": s, "name_zh": name_zh, "name_en": name_en,
@@ -121,7 +120,7 @@ def _orders(show, rng: random.Random, start_day: dt.date) -> None:
         return
     order_ids = list(db.session.scalars(
         insert(ServiceOrder).returning(ServiceOrder.id, sort_by_parameter_order=True), orders))
-    db.session.execute(insert(ServiceOrderLine), [dict(li, order_id=oid) for oid, lines in zip(order_ids, baskets)
+    db.session.execute(insert(ServiceOrderLine), [dict(li, order_id=oid) for oid, lines in zip(order_ids, baskets, strict=True)
                                                   for li in lines])
 
 

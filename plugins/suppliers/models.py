@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Person
-from plugins.exhibitors.models import Exhibitor   # the plugin requires exhibitors (service orders)
+from plugins.exhibitors.models import Exhibitor  # the plugin requires exhibitors (service orders)
 
 # DOMAIN.md §6, the service categories (code → zh/en label through the catalogue).
 CATEGORIES = {
@@ -45,7 +46,7 @@ class Supplier(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     organization: Mapped[Organization] = relationship()
-    contacts: Mapped[list["SupplierContact"]] = relationship(back_populates="supplier",
+    contacts: Mapped[list[SupplierContact]] = relationship(back_populates="supplier",
                                                              cascade="all, delete-orphan")
 
     @property
@@ -176,7 +177,7 @@ class ServiceOrder(db.Model):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     supplier: Mapped[Supplier] = relationship()
     exhibitor: Mapped[Exhibitor] = relationship()
-    lines: Mapped[list["ServiceOrderLine"]] = relationship(back_populates="order", cascade="all, delete-orphan",
+    lines: Mapped[list[ServiceOrderLine]] = relationship(back_populates="order", cascade="all, delete-orphan",
                                                            order_by="ServiceOrderLine.id")
 
     @property

@@ -7,6 +7,7 @@ from .api import api_bp
 from .bulk import generate, importer
 from .views import bp
 
+
 def _copy_show(**kw):
     from .copying import copy_show
     copy_show(**kw)

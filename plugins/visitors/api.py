@@ -86,7 +86,7 @@ def create_visitor(show):
                                    answers=body.get("answers") if isinstance(body.get("answers"), dict) else None,
                                    source="api", concession=body.get("concession", "") or "")
     except ops.VisitorError as exc:
-        raise _error(exc)
+        raise _error(exc) from exc
     return jsonify(visitor_json(reg)), 201
 
 
@@ -123,5 +123,5 @@ def patch_visitor(show, registration_id):
                                 answers=body.get("answers"), consents=body.get("consents"))
     except ops.VisitorError as exc:
         db.session.rollback()
-        raise _error(exc)
+        raise _error(exc) from exc
     return jsonify(visitor_json(reg))

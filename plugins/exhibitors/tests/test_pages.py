@@ -137,7 +137,7 @@ def test_import_file_preview_then_confirm_and_cli_reimport_adds_nothing(client, 
     csv = ("公司名称,英文名称,统一社会信用代码,国家,产品类别\n"
            "张裕葡萄酒,Changyu,91350100M000100Y43,CN,wine\n"
            "坏公司,,91350100M000100Y44,CN,\n"
-           ",Château Test,,FR,wine\n").encode("utf-8")
+           ",Château Test,,FR,wine\n").encode()
     client.login(make_user("organizer"))
     page = client.form_post(f"/shows/{show.slug}/exhibitors/import", {"file": (io.BytesIO(csv), "x.csv")},
                             content_type="multipart/form-data").get_data(as_text=True)
@@ -279,7 +279,7 @@ def test_import_matches_existing_companies_and_repeated_rows(app):
            "青岛啤酒（新名称）,91440300708461136T,13800138000\n"      # same licence → the known company
            "燕京啤酒,,\n"
            "燕 京 啤 酒,,\n"                                           # same folded name, same file
-           "燕京啤酒,,+86 139\n").encode("utf-8")                      # bad phone: rejected, named
+           "燕京啤酒,,+86 139\n").encode()                      # bad phone: rejected, named
     from crm_expo.contacts.importing import run_import
     from plugins.exhibitors.importing import COLUMNS, apply_rows
     report = run_import(show, csv, "x.csv", "exhibitors", COLUMNS, apply_rows)

@@ -84,6 +84,7 @@ def test_print_on_checkin_prints_a_first_badge_once_never_a_reprint(client, app)
     printed before is answered 409 with the reprint link, and nothing is logged."""
     from plugins.onsite.models import BadgePrint
     from tests.factories import make_user
+
     from .helpers import register, today_show
     show = today_show()
     reg = register(show)

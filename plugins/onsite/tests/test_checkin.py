@@ -119,8 +119,8 @@ def test_bad_requests_record_nothing(client, app):
     assert no_token.status_code == 401
     wrong_show = client.api("POST", url, other_token, json={"code": reg.badge_code, "gate": "A", "nonce": "x"})
     assert wrong_show.status_code == 403 and wrong_show.get_json()["error"]["code"] == "wrong_show"
-    from tests.factories import make_org
     from crm_expo.operations import create_token
+    from tests.factories import make_org
     exhibitor_token = create_token(show, "exhibitor", organization_id=make_org().id)[1]
     exhibitor = client.api("POST", url, exhibitor_token, json={"code": reg.badge_code, "gate": "A"})
     assert exhibitor.status_code == 403
@@ -183,7 +183,9 @@ def test_attendance_counts_unique_people_per_day_and_excludes_staff_and_media(ap
 
 def test_attendance_report_pdf_states_how_figures_were_counted(app, request_ctx):
     import io
+
     from pypdf import PdfReader
+
     from crm_expo.reports import available_reports
     show = today_show()
     reg = register(show)

@@ -110,7 +110,7 @@ def test_desk_prints_the_badge_on_check_in(page, live_server, app):
     scan.type(new_code)
     scan.press("Enter")
     page.wait_for_selector("#result.result-ok")
-    page.wait_for_selector("#print-status[data-printed='%d']" % new_id)
+    page.wait_for_selector(f"#print-status[data-printed='{new_id}']")
     assert page.text_content("#print-status").strip() == "Badge sent to the printer."
     assert page.evaluate("document.getElementById('print-frame').src").startswith("blob:")
     assert page.get_attribute("#print-frame", "data-print-calls") == "1"
@@ -121,7 +121,7 @@ def test_desk_prints_the_badge_on_check_in(page, live_server, app):
     scan.press("Enter")
     page.wait_for_selector("#print-status a")
     assert "printed before" in page.text_content("#print-status")
-    assert page.get_attribute("#print-status a", "href").endswith("/reprint/%d" % (new_id + 1))
+    assert page.get_attribute("#print-status a", "href").endswith(f"/reprint/{new_id + 1}")
     prints = db.session.execute(select(BadgePrint.registration_id, BadgePrint.reprint)
                                 .order_by(BadgePrint.id)).all()
     assert prints == [(new_id + 1, False), (new_id, False)]
@@ -132,7 +132,7 @@ def test_desk_prints_the_badge_on_check_in(page, live_server, app):
     page.click("text=Register and print badge")
     page.wait_for_selector(".flash-success")
     walkin_id = int(page.get_attribute("#walkin-badge", "data-registration"))
-    page.wait_for_selector("#print-status[data-printed='%d']" % walkin_id)
+    page.wait_for_selector(f"#print-status[data-printed='{walkin_id}']")
     db.session.remove()
     assert db.session.scalar(select(func.count()).select_from(BadgePrint)
                              .where(BadgePrint.registration_id == walkin_id)) == 1

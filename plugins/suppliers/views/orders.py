@@ -7,8 +7,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm_expo.errors import DomainError
 from crm_expo.access import require
+from crm_expo.errors import DomainError
 from crm_expo.i18n import money
 from crm_expo.models import Show
 from crm_expo.permissions import can

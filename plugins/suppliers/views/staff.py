@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm_expo.errors import DomainError
 from crm_expo.access import require
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.i18n import minor_units, money
 from crm_expo.permissions import can

@@ -4,9 +4,8 @@ Revision ID: 8891a5a3a7a8
 Revises: 
 Create Date: 2026-11-23 10:48:48.020616
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '8891a5a3a7a8'
 down_revision = None

@@ -4,9 +4,8 @@ Revision ID: a5e908dc53b2
 Revises: 8891a5a3a7a8
 Create Date: 2026-11-23 12:11:44.614049
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'a5e908dc53b2'
 down_revision = '8891a5a3a7a8'

@@ -4,9 +4,8 @@ Revision ID: 29ec73f4ac92
 Revises: 
 Create Date: 2026-11-23 10:45:24.134715
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '29ec73f4ac92'
 down_revision = None

@@ -5,8 +5,6 @@ Revises: 29ec73f4ac92
 Create Date: 2026-11-23 12:23:07.038061
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 revision = '4cae7a6afa80'
 down_revision = '29ec73f4ac92'

@@ -4,9 +4,8 @@ Revision ID: 808cebdb8d8c
 Revises: ecc0f1ecebef
 Create Date: 2026-11-23 12:35:33.244756
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '808cebdb8d8c'
 down_revision = 'ecc0f1ecebef'

@@ -4,9 +4,8 @@ Revision ID: ecc0f1ecebef
 Revises: 
 Create Date: 2026-11-23 11:27:57.063889
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'ecc0f1ecebef'
 down_revision = None

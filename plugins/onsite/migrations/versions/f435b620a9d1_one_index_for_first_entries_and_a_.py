@@ -9,9 +9,8 @@ Revision ID: f435b620a9d1
 Revises: 808cebdb8d8c
 Create Date: 2026-11-23 16:37:30.315091
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'f435b620a9d1'
 down_revision = '808cebdb8d8c'

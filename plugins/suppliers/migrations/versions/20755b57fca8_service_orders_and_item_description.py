@@ -6,9 +6,8 @@ Create Date: 2026-11-23 12:10:02.674006
 
 Service orders of exhibitors to official suppliers (issue #5); a description on catalogue items.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '20755b57fca8'
 down_revision = '6a4eb2b157b9'

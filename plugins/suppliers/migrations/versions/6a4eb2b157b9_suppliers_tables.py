@@ -4,9 +4,8 @@ Revision ID: 6a4eb2b157b9
 Revises: 
 Create Date: 2026-11-23 10:45:27.524204
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '6a4eb2b157b9'
 down_revision = None

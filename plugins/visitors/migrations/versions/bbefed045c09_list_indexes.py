@@ -5,8 +5,6 @@ Revises: eb943207fe90
 Create Date: 2026-11-23 12:16:24.488477
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 revision = 'bbefed045c09'
 down_revision = 'eb943207fe90'

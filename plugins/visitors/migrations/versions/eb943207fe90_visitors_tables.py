@@ -4,9 +4,8 @@ Revision ID: eb943207fe90
 Revises: 
 Create Date: 2026-11-23 10:46:20.132930
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'eb943207fe90'
 down_revision = None
