@@ -27,7 +27,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 def utcnow() -> dt.datetime:
     """Naive UTC now: every stored timestamp is UTC (converted for display only)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def is_sqlite(engine: Engine | None = None) -> bool:
@@ -211,7 +211,8 @@ _DEPTH, _QUEUE = "crm_tx_depth", "crm_tx_after_commit"
 
 
 @contextmanager
-def transaction(*, write: bool = True, constraint_errors: dict | None = None, savepoint: bool = False):
+def transaction(*, write: bool = True, constraint_errors: dict | None = None, savepoint: bool = False,
+                dry_run: bool = False):
     """``with transaction(constraint_errors={"uq_booths_booking_active": BoothError(...)}): ...``
 
     The one way an operation writes. The outermost use begins the transaction (``write``:
@@ -228,7 +229,10 @@ def transaction(*, write: bool = True, constraint_errors: dict | None = None, sa
     A nested use joins the outer transaction (its block is part of the outer one: nothing is
     committed before the outermost ends), or with ``savepoint=True`` runs in a SAVEPOINT: a
     failure inside rolls back that step only (and its queued signals) and the outer block
-    may catch the error and go on."""
+    may catch the error and go on.
+
+    ``dry_run=True`` (an import's trial run) runs the block and rolls it back at the end, as if
+    it had failed: the caller reads what would have happened, nothing stays, no signal goes."""
     session = db.session()   # the real Session behind the scoped_session proxy
     depth = session.info.get(_DEPTH, 0)
     if depth == 0:
@@ -250,7 +254,10 @@ def transaction(*, write: bool = True, constraint_errors: dict | None = None, sa
             yield session
             session.flush()     # a violation surfaces here, where this level's names apply
         if depth == 0:
-            session.commit()
+            if dry_run:
+                _rollback(session)
+            else:
+                session.commit()
     except IntegrityError as exc:
         if depth == 0:
             _rollback(session)
@@ -377,7 +384,7 @@ class FastStatement:
         finally:
             cursor.close()
         if results:
-            rows = [tuple(p(v) if p else v for p, v in zip(results, row)) for row in rows]
+            rows = [tuple(p(v) if p else v for p, v in zip(results, row, strict=True)) for row in rows]
         return rows
 
 

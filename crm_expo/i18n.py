@@ -67,6 +67,13 @@ def _babel_locale() -> str:
     return "zh_Hans_CN" if str(get_locale() or "zh").startswith("zh") else "en"
 
 
+def local_name(name_zh: str | None, name_en: str | None) -> str:
+    """The name in the reader's language, the other one when that is blank (as Show.name)."""
+    if str(get_locale() or "zh").startswith("en"):
+        return name_en or name_zh or ""
+    return name_zh or name_en or ""
+
+
 def minor_units(currency: str) -> int:
     return get_currency_precision(currency)
 
@@ -79,17 +86,25 @@ def money(amount_minor: int | None, currency: str = "CNY") -> str:
     return format_currency(value, currency, locale=_babel_locale())
 
 
-def parse_money(text: str, currency: str = "CNY") -> int:
-    """'13,800.50' → 1380050 (minor units), exact: no float on the way."""
+def parse_money(text: str, currency: str = "CNY", field: str | None = None) -> int:
+    """'13,800.50' → 1380050 (minor units), exact: no float on the way. A text that is not an
+    amount of ``currency`` is a DomainError naming the value (and ``field``, for the form)."""
     from decimal import Decimal, InvalidOperation
+
+    from flask_babel import gettext as _
+
+    from .errors import DomainError
     cleaned = (text or "").replace(",", "").replace("¥", "").replace("￥", "").strip()
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise ValueError(f"not an amount: {text!r}")
+        raise DomainError(_("Not an amount: %(value)s", value=text), "invalid_amount", field=field) from None
+    if not value.is_finite():
+        raise DomainError(_("Not an amount: %(value)s", value=text), "invalid_amount", field=field)
     scaled = value * (10 ** minor_units(currency))
     if scaled != scaled.to_integral_value():
-        raise ValueError(f"too many decimals for {currency}: {text!r}")
+        raise DomainError(_("%(value)s has more decimals than %(currency)s allows.", value=text, currency=currency),
+                          "invalid_amount", field=field)
     return int(scaled)
 
 

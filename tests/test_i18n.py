@@ -87,8 +87,15 @@ def test_money_and_dates_follow_the_locale(app):
         assert money(150, "JPY").endswith("150")  # yen have no minor unit
     assert parse_money("13,800.50") == 1380050
     import pytest
-    with pytest.raises(ValueError, match="too many decimals"):
-        parse_money("1.005")
+
+    from crm_expo.errors import DomainError
+    with pytest.raises(DomainError, match="more decimals than CNY allows") as refused:
+        parse_money("1.005", field="price")
+    assert (refused.value.code, refused.value.field) == ("invalid_amount", "price")
+    with pytest.raises(DomainError, match="Not an amount: 12 yuan"):
+        parse_money("12 yuan")
+    with pytest.raises(DomainError, match="Not an amount: NaN"):
+        parse_money("NaN")
 
 
 def test_no_string_is_translated_two_ways():

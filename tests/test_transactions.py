@@ -204,3 +204,14 @@ def test_the_api_answers_a_refusal_no_endpoint_caught_with_its_status_and_field(
         assert resp.get_json() == {"error": {"code": "bad_rate", "message": "The rate must be a whole number.",
                                              "field": "rates.shell"}}
         assert _committed_settings() == 0     # nothing half-written
+
+
+def test_a_dry_run_runs_the_block_then_keeps_nothing_and_announces_nothing(app, heard):
+    with transaction(dry_run=True):
+        db.session.add(Setting(key="test.trial", value=1))
+        signals.send_after_commit(announced, "trial")
+        db.session.flush()
+        assert db.session.scalar(select(func.count()).select_from(Setting)) == 1   # seen inside the block
+    assert heard == []
+    assert _committed_settings() == 0
+    assert db.session.scalar(select(func.count()).select_from(Setting)) == 0

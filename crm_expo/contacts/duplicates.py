@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from ..database import chunks, executemany, new_ids, tune_for_bulk, utcnow
+from ..errors import DomainError
 from ..extensions import db
 from ..i18n import gettext_anywhere as _
 from ..models import Organization, Person
@@ -23,7 +24,7 @@ from .normalise import normalize_email, normalize_phone, optional
 from .search import index_organizations, insert_person_rows
 
 
-class CustomerError(ValueError):
+class CustomerError(DomainError):
     """A contact or merge the core refuses, with a message naming the problem."""
 
 
@@ -139,8 +140,8 @@ def get_or_create_organization(fields: dict) -> tuple[Organization, bool]:
     one are filled from ``fields``, nothing is overwritten. Flushes, does not commit."""
     try:
         clean = _clean_org(fields)
-    except ValueError as exc:
-        raise CustomerError(str(exc)) from exc
+    except DomainError as exc:   # a malformed email or phone
+        raise CustomerError(exc.message, field=exc.field) from exc
     found = find_duplicate_organizations(clean["name_zh"], clean["name_en"], clean.get("licence_no", ""))
     if found:
         org = found[0]
@@ -180,8 +181,8 @@ def get_or_create_person(fields: dict) -> tuple[Person, bool]:
     try:
         email = optional(normalize_email, fields.get("email"))
         phone = optional(normalize_phone, fields.get("phone"))
-    except ValueError as exc:
-        raise CustomerError(str(exc)) from exc
+    except DomainError as exc:   # a malformed email or phone
+        raise CustomerError(exc.message, field=exc.field) from exc
     clean = {k: fields[k] for k in PERSON_FIELDS if fields.get(k) not in (None, "")}
     clean["email"], clean["phone"] = email, phone
     clean["name_zh"] = (fields.get("name_zh") or "").strip()

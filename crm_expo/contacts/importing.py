@@ -40,7 +40,8 @@ from typing import Any
 import click
 from flask import current_app, has_app_context, has_request_context
 
-from ..database import checkpoint, write_transaction
+from ..database import checkpoint, transaction
+from ..errors import DomainError
 from ..extensions import db
 from ..i18n import gettext_anywhere as _
 from ..i18n import str_anywhere
@@ -64,7 +65,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HEADER_NOISE = re.compile(r"[\W_]+", re.UNICODE)
 
 
-class ImportFileError(ValueError):
+class ImportFileError(DomainError):
     """The file as a whole cannot be imported (unreadable, wrong encoding, empty, too big,
     a required column missing). Nothing was changed. Exit code 2."""
 
@@ -715,31 +716,27 @@ def apply_person_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> Impo
     """``apply_rows`` for a contact list (PERSON_COLUMNS): companies and people found or
     created in bulk, one transaction; a person already there counts as unchanged."""
     report = ImportReport()
-    write_transaction()
-    lock_persons_exclusive()     # companies and people: found or created once under parallel imports
-    prepared: list[tuple[int, dict, tuple[str, str]]] = []
-    for rownum, v in rows:
-        zh, en = split_name(v.get("name", ""), v.get("name_en", ""))
-        if len(zh) > 100 or len(en) > 100:
-            report.problems.append(RowProblem(rownum, NAME.label, _("is longer than %(n)d characters", n=100)))
-            continue
-        prepared.append((rownum, {"name_zh": zh, "name_en": en, "email": v.get("email", ""),
-                                  "phone": v.get("phone", ""), "job_title": v.get("job_title", "")[:100],
-                                  "keys": v.get("keys")},
-                         ((v.get("company") or "")[:200], (v.get("company_en") or "")[:200])))
-    org_ids = bulk_organizations(c for _r, _f, c in prepared if c[0] or c[1])
-    records = []
-    for _rownum, fields, company in prepared:
-        fields["organization_id"] = org_ids.get(company)
-        records.append(fields)
-    for _pid, created in bulk_get_or_create_persons(records):
-        if created:
-            report.imported += 1
-        else:
-            report.unchanged += 1
-    report.rejected = len({p.row for p in report.problems})
-    if dry_run:
-        db.session.rollback()
-    else:
-        db.session.commit()
+    with transaction(dry_run=dry_run):
+        lock_persons_exclusive()     # companies and people: found or created once under parallel imports
+        prepared: list[tuple[int, dict, tuple[str, str]]] = []
+        for rownum, v in rows:
+            zh, en = split_name(v.get("name", ""), v.get("name_en", ""))
+            if len(zh) > 100 or len(en) > 100:
+                report.problems.append(RowProblem(rownum, NAME.label, _("is longer than %(n)d characters", n=100)))
+                continue
+            prepared.append((rownum, {"name_zh": zh, "name_en": en, "email": v.get("email", ""),
+                                      "phone": v.get("phone", ""), "job_title": v.get("job_title", "")[:100],
+                                      "keys": v.get("keys")},
+                             ((v.get("company") or "")[:200], (v.get("company_en") or "")[:200])))
+        org_ids = bulk_organizations(c for _r, _f, c in prepared if c[0] or c[1])
+        records = []
+        for _rownum, fields, company in prepared:
+            fields["organization_id"] = org_ids.get(company)
+            records.append(fields)
+        for _pid, created in bulk_get_or_create_persons(records):
+            if created:
+                report.imported += 1
+            else:
+                report.unchanged += 1
+        report.rejected = len({p.row for p in report.problems})
     return report

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint, delete, select, update
 
 from .. import signals
-from ..database import write_transaction
+from ..database import transaction
 from ..extensions import db
 from ..i18n import gettext_anywhere as _
 from ..models import Organization, Person, audit
@@ -78,10 +78,9 @@ def _merge(survivor, merged, fields, user, action, signal):
     model = type(survivor)
     before = {f: getattr(merged, f) for f in ("id",) + fields}
     fill = {f: getattr(merged, f) for f in fields if getattr(merged, f) and not getattr(survivor, f)}
-    write_transaction()
     moved: dict[str, int] = {}
     dropped: list[dict] = []
-    try:
+    with transaction():
         db.session.flush()
         _repoint(model.__table__, merged_id, survivor_id, moved, dropped)
         db.session.execute(delete(model).where(model.id == merged_id))
@@ -91,11 +90,7 @@ def _merge(survivor, merged, fields, user, action, signal):
             setattr(survivor, f, v)
         audit(action, survivor, user=user, before={"merged": before},
               after={"survivor_id": survivor_id, "filled": fill, "moved": moved, "dropped": dropped})
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    signal.send(survivor, merged_id=merged_id, user=user)
+        signals.send_after_commit(signal, survivor, merged_id=merged_id, user=user)
     return survivor
 
 

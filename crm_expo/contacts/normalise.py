@@ -9,12 +9,21 @@ import re
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from ..errors import DomainError
 from ..i18n import gettext_anywhere as _
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
 _CN_MOBILE = re.compile(r"^(?:\+86|0086|86)?(1[3-9]\d{9})$")
 _EMAIL_FAST = re.compile(r"^[a-z0-9_%+\-]+(?:\.[a-z0-9_%+\-]+)*@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+"
                          r"([a-z]{2,63})$")
+
+
+class InvalidContact(DomainError):
+    """An email or phone number that is not one; ``field`` says which."""
+
+    code = "invalid"
+
+
 _SPECIAL_TLDS = {"arpa", "invalid", "local", "localhost", "onion", "test"}
 
 
@@ -31,7 +40,7 @@ def normalize_phone(raw: str, region: str = "CN") -> str:
     most of its time in the phonenumbers parser)."""
     text = (raw or "").strip()
     if not text:
-        raise ValueError(_("no phone number given"))
+        raise InvalidContact(_("no phone number given"), field="phone")
     compact = _PHONE_NOISE.sub("", text)
     m = _CN_MOBILE.match(compact)
     if m and (region == "CN" or compact.startswith(("+86", "0086"))) and _cn_mobile_block_valid(m.group(1)[:4]):
@@ -41,9 +50,9 @@ def normalize_phone(raw: str, region: str = "CN") -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(_("not a phone number: %(phone)s", phone=raw)) from exc
+        raise InvalidContact(_("not a phone number: %(phone)s", phone=raw), field="phone") from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(_("not a valid phone number: %(phone)s", phone=raw))
+        raise InvalidContact(_("not a valid phone number: %(phone)s", phone=raw), field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -52,7 +61,7 @@ def normalize_email(raw: str) -> str:
     Plain ASCII addresses are checked by a strict pattern; anything else by email-validator."""
     text = (raw or "").strip()
     if not text:
-        raise ValueError(_("no email address given"))
+        raise InvalidContact(_("no email address given"), field="email")
     lower = text.lower()
     m = _EMAIL_FAST.match(lower)
     if m and len(lower) <= 254 and lower.index("@") <= 64 and m.group(1) not in _SPECIAL_TLDS:
@@ -60,7 +69,7 @@ def normalize_email(raw: str) -> str:
     try:
         return validate_email(text, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValueError(_("not a valid email address: %(email)s (%(why)s)", email=raw, why=str(exc))) from exc
+        raise InvalidContact(_("not a valid email address: %(email)s (%(why)s)", email=raw, why=str(exc)), field="email") from exc
 
 
 def email_lookup_key(raw: str) -> str:

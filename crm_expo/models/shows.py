@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -11,7 +11,7 @@ from ..database import utcnow
 from ..extensions import db
 
 
-class ShowStatus(str, enum.Enum):
+class ShowStatus(enum.StrEnum):
     draft = "draft"
     open = "open"        # registration and booth sales open
     live = "live"        # the show days
@@ -44,13 +44,13 @@ class Show(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     status: Mapped[str] = mapped_column(String(16), default=ShowStatus.draft.value)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    days: Mapped[list["ShowDay"]] = relationship(back_populates="show", order_by="ShowDay.date",
+    days: Mapped[list[ShowDay]] = relationship(back_populates="show", order_by="ShowDay.date",
                                                  cascade="all, delete-orphan")
 
     @property
     def name(self) -> str:
-        loc = str(get_locale() or "zh")
-        return (self.name_en or self.name_zh) if loc.startswith("en") else (self.name_zh or self.name_en)
+        from ..i18n import local_name  # i18n reads the user's language: imported late (a cycle)
+        return local_name(self.name_zh, self.name_en)
 
     @property
     def start(self) -> dt.date | None:

@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import os
 
-from flask import (Blueprint, abort, flash, g, make_response, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm_expo.errors import DomainError
 from crm_expo.access import public, require
-from crm_expo.permissions import can
+from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.i18n import parse_money
 from crm_expo.models import Organization
+from crm_expo.permissions import can
 from plugins.exhibitors.models import Exhibitor
 
 from . import operations as ops
 from .floorplan import COLOURS, STATUS_TITLES
-from .forms import (ActionForm, BlockForm, DiscountRuleForm, ExceptionForm, HoldForm, MergeForm, MoveForm,
-                    PaymentForm, PortalHoldForm, PortalWaitlistForm, PriceListForm, SplitForm, WaitlistForm)
+from .forms import (
+    ActionForm,
+    BlockForm,
+    DiscountRuleForm,
+    ExceptionForm,
+    HoldForm,
+    MergeForm,
+    MoveForm,
+    PaymentForm,
+    PortalHoldForm,
+    PortalWaitlistForm,
+    PriceListForm,
+    SplitForm,
+    WaitlistForm,
+)
 from .models import BOOTH_TYPES, Booking, Booth, Payment
 
 bp = Blueprint("booths", __name__, template_folder="templates")
@@ -85,7 +97,7 @@ def floorplan_js():
 @require("booths.view")
 def plan_pdf():
     show = g.show
-    from . import pdf     # ReportLab loads when a PDF is asked for
+    from . import pdf  # ReportLab loads when a PDF is asked for
     return _pdf(pdf.floor_plan_pdf(show), f"floorplan-{show.slug}.pdf")
 
 
@@ -430,17 +442,11 @@ def booking_action(booking_id, action):
         elif action == "move":
             ops.move(b, form.booth.data, current_user, form.reason.data or "")
         elif action == "pay":
-            try:
-                amount = parse_money(form.amount.data, b.currency)
-            except ValueError as exc:
-                raise ops.BoothError(_("Not an amount: %(value)s (%(why)s)", value=form.amount.data, why=str(exc)))
+            amount = parse_money(form.amount.data, b.currency, field="amount")
             ops.record_payment(b, amount, method=form.method.data, paid_on=form.paid_on.data,
                                reference=form.reference.data or "", user=current_user)
         elif action == "exception":
-            try:
-                price = parse_money(form.price.data, b.currency)
-            except ValueError as exc:
-                raise ops.BoothError(_("Not an amount: %(value)s (%(why)s)", value=form.price.data, why=str(exc)))
+            price = parse_money(form.price.data, b.currency, field="price")
             ops.request_price_exception(b, price, form.reason.data, current_user)
         elif action == "approve":
             ops.approve_price_exception(b, current_user)
@@ -467,7 +473,7 @@ def contract_pdf(booking_id):
     b = _booking_or_404(show, booking_id)
     if not b.contract_no:
         abort(404)
-    from . import pdf     # ReportLab loads when a PDF is asked for
+    from . import pdf  # ReportLab loads when a PDF is asked for
     return _pdf(pdf.contract_pdf(b), f"contract-{b.contract_no}.pdf")
 
 
@@ -479,7 +485,7 @@ def invoice_pdf(payment_id):
     if payment is None or payment.show_id != show.id:
         abort(404)
     _booking_or_404(show, payment.booking_id)
-    from . import pdf     # ReportLab loads when a PDF is asked for
+    from . import pdf  # ReportLab loads when a PDF is asked for
     return _pdf(pdf.invoice_pdf(payment), f"invoice-{payment.invoice_no}.pdf")
 
 
@@ -499,10 +505,7 @@ def prices():
             for t in BOOTH_TYPES:
                 raw = getattr(form, t).data
                 if raw:
-                    try:
-                        rates[t] = parse_money(raw, show.currency)
-                    except ValueError as exc:
-                        raise ops.BoothError(_("Not an amount: %(value)s (%(why)s)", value=raw, why=str(exc)))
+                    rates[t] = parse_money(raw, show.currency, field=t)
             ops.publish_price_list(show, rates, corner_surcharge_pct=form.corner_surcharge_pct.data,
                                    open_side_surcharge_pct=form.open_side_surcharge_pct.data,
                                    early_bird_until=form.early_bird_until.data, early_bird_pct=form.early_bird_pct.data,

@@ -9,7 +9,7 @@ import hashlib
 import os
 import secrets
 import zlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -66,7 +66,7 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def uscc_check_char(first17: str) -> str:
-    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
     return USCC_CHARS[(31 - total % 31) % 31]
 
 
@@ -171,8 +171,8 @@ def _find_or_create_organization(fields: dict) -> Organization:
     lock_company_name(fields.get("name_zh", ""), fields.get("name_en", ""))
     try:
         org, _created = get_or_create_organization(dict(fields))
-    except ValueError as exc:   # a malformed email or phone, named by the core
-        raise ExhibitorError(str(exc)) from exc
+    except DomainError as exc:   # a malformed email or phone, named by the core
+        raise ExhibitorError(exc.message, field=exc.field) from exc
     return org
     conditions = []
     if fields.get("licence_no"):

@@ -13,6 +13,7 @@ import re
 from collections import namedtuple
 from zoneinfo import ZoneInfo
 
+from flask import url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,6 +34,7 @@ from crm_expo.database import (
 )
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
+from crm_expo.i18n import local_name
 from crm_expo.models import Organization, Person, Show, audit, get_setting
 from plugins.visitors import operations as visitor_ops
 from plugins.visitors.models import CATEGORY_TITLES, COUNTED_CATEGORIES, Registration
@@ -55,7 +57,7 @@ DEFAULT_SETTINGS = {
 
 def local_day(show: Show, at: dt.datetime) -> dt.date:
     """The show-local date of a naive UTC time."""
-    return at.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(show.timezone)).date()
+    return at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(show.timezone)).date()
 
 
 # --- check-in ---------------------------------------------------------------------------------
@@ -253,7 +255,7 @@ def _admit(timezone: str, row, direction) -> tuple[str, str, str]:
     if _row_setting(row, "reentry"):
         return "ok", "reentry", ""
     return "already_in", "already_in", _("Already checked in today at %(time)s",
-                                         time=row.first_at.replace(tzinfo=dt.timezone.utc)
+                                         time=row.first_at.replace(tzinfo=dt.UTC)
                                          .astimezone(ZoneInfo(timezone)).strftime("%H:%M"))
 
 
@@ -573,14 +575,14 @@ def requests_for(show: Show, *, status: str = "", supplier_organization_id: int 
 def customer_history(organization, entries: list) -> None:
     """collect_customer_history handler: complaints and requests per show for this organization."""
     rows = db.session.execute(select(
-        Show.slug, Show.name_zh, ServiceRequest.kind, func.count(), func.avg(ServiceRequest.satisfaction))
+        Show.slug, Show.name_zh, Show.name_en, ServiceRequest.kind, func.count(), func.avg(ServiceRequest.satisfaction))
         .join(Show, Show.id == ServiceRequest.show_id)
         .where(ServiceRequest.organization_id == organization.id)
-        .group_by(Show.slug, Show.name_zh, ServiceRequest.kind)).all()
-    for slug, name, kind, n, sat in rows:
+        .group_by(Show.slug, Show.name_zh, Show.name_en, ServiceRequest.kind)).all()
+    for slug, name_zh, name_en, kind, n, sat in rows:
         value = str(n) if sat is None else f"{n} (⌀ {float(sat):.1f}/5)"
-        entries.append({"show": name, "kind": "onsite", "label": str(KINDS[kind]), "value": value,
-                        "url": f"/onsite/service?show={slug}"})
+        entries.append({"show": local_name(name_zh, name_en), "kind": "onsite", "label": str(KINDS[kind]),
+                        "value": value, "url": url_for("onsite.service", slug=slug)})
 
 
 # --- leads ------------------------------------------------------------------------------------
@@ -674,7 +676,7 @@ def _keywords(text: str) -> set[str]:
     words = [w for w in _TOKEN.findall(folded) if w not in _STOP]
     # Chinese has no spaces: character pairs stand in for words.
     han = [w for w in words if len(w) == 1]
-    return {w for w in words if len(w) > 1} | {a + b for a, b in zip(han, han[1:])}
+    return {w for w in words if len(w) > 1} | {a + b for a, b in zip(han, han[1:], strict=False)}
 
 
 def recurring_problems(show: Show, min_count: int = 2, similarity: float = 0.3, limit: int = 2000) -> list[dict]:

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select
 
 from crm_expo.contacts import importing
 from crm_expo.contacts.importing import Column, ImportReport, RowProblem, cli_importer, parse_email, parse_phone
-from crm_expo.database import write_transaction
+from crm_expo.database import transaction
 from crm_expo.extensions import db
 from crm_expo.models import audit
 
@@ -48,52 +48,51 @@ COLUMNS = (
 
 def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportReport:
     report = ImportReport()
-    write_transaction()
-    new_suppliers, new_appointments = [], []
-    for rownum, values in rows:
-        if not (values.get("name_zh") or values.get("name_en")):
-            report.problems.append(RowProblem(rownum, "", _("A supplier needs a company name.")))
-            report.rejected += 1
-            continue
-        try:
-            org = ops._find_or_create_organization({"name_zh": values.get("name_zh", ""),
-                                                    "name_en": values.get("name_en", ""),
-                                                    "email": values.get("email", ""), "phone": values.get("phone", "")})
-        except ops.SupplierError as exc:
-            report.problems.append(RowProblem(rownum, "", str(exc)))
-            report.rejected += 1
-            write_transaction()
-            continue
-        sup = ops.supplier_for_organization(org.id)
-        changed = False
-        if sup is None and org.id not in {s["organization_id"] for s in new_suppliers}:
-            new_suppliers.append({"organization_id": org.id, "categories": values.get("categories", ""), "notes": ""})
-            changed = True
-        if values.get("appointed") is True:
-            if sup is None or ops.appointment_for(show, sup) is None:
-                new_appointments.append((org.id, values.get("categories", "")))
+    with transaction(dry_run=dry_run):
+        new_suppliers, new_appointments = [], []
+        for rownum, values in rows:
+            if not (values.get("name_zh") or values.get("name_en")):
+                report.problems.append(RowProblem(rownum, "", _("A supplier needs a company name.")))
+                report.rejected += 1
+                continue
+            try:
+                with transaction(savepoint=True):   # a refused row leaves the batch as it was
+                    org = ops._find_or_create_organization({"name_zh": values.get("name_zh", ""),
+                                                            "name_en": values.get("name_en", ""),
+                                                            "email": values.get("email", ""),
+                                                            "phone": values.get("phone", "")})
+            except ops.SupplierError as exc:
+                report.problems.append(RowProblem(rownum, "", str(exc)))
+                report.rejected += 1
+                continue
+            sup = ops.supplier_for_organization(org.id)
+            changed = False
+            if sup is None and org.id not in {s["organization_id"] for s in new_suppliers}:
+                new_suppliers.append({"organization_id": org.id, "categories": values.get("categories", ""), "notes": ""})
                 changed = True
-        if changed:
-            report.imported += 1
-        else:
-            report.unchanged += 1
-    if new_suppliers:
-        db.session.execute(insert(Supplier), new_suppliers)
-    if new_appointments:
-        by_org = dict(db.session.execute(select(Supplier.organization_id, Supplier.id).where(
-            Supplier.organization_id.in_([o for o, _c in new_appointments]))).all())
-        seen = set()
-        rows_ = []
-        for org_id, cats in new_appointments:
-            if by_org[org_id] not in seen:
-                seen.add(by_org[org_id])
-                rows_.append({"show_id": show.id, "supplier_id": by_org[org_id], "categories": cats})
-        db.session.execute(insert(Appointment), rows_)
-    if new_suppliers or new_appointments:
-        audit("supplier.import", None, show_id=show.id, object_type="Show", object_id=show.id,
-              after={"suppliers": len(new_suppliers), "appointments": len(new_appointments)})
-    if not dry_run:
-        db.session.commit()
+            if values.get("appointed") is True:
+                if sup is None or ops.appointment_for(show, sup) is None:
+                    new_appointments.append((org.id, values.get("categories", "")))
+                    changed = True
+            if changed:
+                report.imported += 1
+            else:
+                report.unchanged += 1
+        if new_suppliers:
+            db.session.execute(insert(Supplier), new_suppliers)
+        if new_appointments:
+            by_org = dict(db.session.execute(select(Supplier.organization_id, Supplier.id).where(
+                Supplier.organization_id.in_([o for o, _c in new_appointments]))).all())
+            seen = set()
+            rows_ = []
+            for org_id, cats in new_appointments:
+                if by_org[org_id] not in seen:
+                    seen.add(by_org[org_id])
+                    rows_.append({"show_id": show.id, "supplier_id": by_org[org_id], "categories": cats})
+            db.session.execute(insert(Appointment), rows_)
+        if new_suppliers or new_appointments:
+            audit("supplier.import", None, show_id=show.id, object_type="Show", object_id=show.id,
+                  after={"suppliers": len(new_suppliers), "appointments": len(new_appointments)})
     return report
 
 

@@ -5,7 +5,7 @@ transaction and audited."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
@@ -75,8 +75,8 @@ def _find_or_create_organization(fields: dict) -> Organization:
     """One Organization per company (DOMAIN.md §1), through the core's deduplication."""
     try:
         org, _created = get_or_create_organization(dict(fields))
-    except ValueError as exc:   # a malformed email or phone, named by the core
-        raise SupplierError(str(exc)) from exc
+    except DomainError as exc:   # a malformed email or phone, named by the core
+        raise SupplierError(exc.message, field=exc.field) from exc
     return org
 
 
@@ -393,8 +393,8 @@ def _quantity(raw) -> int:
         raise SupplierError(_("The quantity must be a whole number greater than 0."))
     try:
         value = int(str(raw).strip()) if not isinstance(raw, int) else raw
-    except (TypeError, ValueError):
-        raise SupplierError(_("The quantity must be a whole number greater than 0: %(value)s", value=raw))
+    except (TypeError, ValueError) as exc:
+        raise SupplierError(_("The quantity must be a whole number greater than 0: %(value)s", value=raw)) from exc
     if value <= 0:
         raise SupplierError(_("The quantity must be a whole number greater than 0: %(value)s", value=raw))
     if value > MAX_QUANTITY:
@@ -420,8 +420,8 @@ def place_order(show: Show, exhibitor, lines: Iterable[tuple], *, notes: str = "
     for raw_id, raw_qty in lines:
         try:
             item_id = int(raw_id)
-        except (TypeError, ValueError):
-            raise SupplierError(_("No catalogue item %(id)s at this show.", id=raw_id))
+        except (TypeError, ValueError) as exc:
+            raise SupplierError(_("No catalogue item %(id)s at this show.", id=raw_id)) from exc
         wanted[item_id] = wanted.get(item_id, 0) + _quantity(raw_qty)
         if wanted[item_id] > MAX_QUANTITY:
             raise SupplierError(_("The quantity %(value)s is more than %(max)d; check it or split the order.",

@@ -21,7 +21,7 @@ from crm_expo.contacts.importing import (
     cli_importer,
     parse_date,
 )
-from crm_expo.database import driver_datetime, executemany, new_ids, utcnow, write_transaction
+from crm_expo.database import driver_datetime, executemany, new_ids, transaction, utcnow
 from crm_expo.extensions import db
 from crm_expo.i18n import (
     gettext_anywhere as core_message,  # the importer's own messages (core catalogue)
@@ -112,9 +112,9 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
     company, job_title, category, birth_date, consent_marketing/consent_share (bool or "").
     People are deduplicated against the database; people already registered for the show
     are counted as unchanged. A handful of queries and multi-row INSERTs per batch, never a
-    query per row. Does not commit; the ids of the new registrations are in
+    query per row. Runs inside the caller's ``transaction()`` (a writer's: SQLite takes the
+    write lock before reading what exists); the ids of the new registrations are in
     ``report.registration_ids`` (announce them with :func:`announce` after the commit)."""
-    write_transaction()   # SQLite: take the write lock before reading what exists
     duplicates.lock_persons_exclusive()   # PostgreSQL: parallel imports find-or-create one at a time
     report = ImportReport(kind="visitors")
     report.registration_ids = []
@@ -183,9 +183,9 @@ def announce(registration_ids: list[int], source: str) -> None:
 
 
 def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportReport:
-    report = bulk_register(show, rows, "import")
+    with transaction(dry_run=dry_run):
+        report = bulk_register(show, rows, "import")
     if not dry_run:
-        db.session.commit()
         announce(report.registration_ids, "import")
     return report
 
@@ -254,11 +254,11 @@ def generate(show, counts: dict, rng: random.Random) -> None:
                "consent_marketing": rng.random() < 0.6, "consent_share": rng.random() < 0.45}
         batch.append((i + 1, row))
         if len(batch) >= 5000:
-            report = bulk_register(show, batch, "generate")
-            db.session.commit()
+            with transaction():
+                report = bulk_register(show, batch, "generate")
             announce(report.registration_ids, "generate")
             batch = []
     if batch:
-        report = bulk_register(show, batch, "generate")
-        db.session.commit()
+        with transaction():
+            report = bulk_register(show, batch, "generate")
         announce(report.registration_ids, "generate")

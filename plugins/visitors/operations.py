@@ -87,8 +87,8 @@ def _normalize_email(raw: str) -> str:
         return ""
     try:
         return normalise.normalize_email(raw)
-    except ValueError as exc:
-        raise VisitorError(str(exc), field="email")
+    except DomainError as exc:
+        raise VisitorError(exc.message, field="email") from exc
 
 
 def _normalize_phone(raw: str, country: str = "CN") -> str:
@@ -97,8 +97,8 @@ def _normalize_phone(raw: str, country: str = "CN") -> str:
         return ""
     try:
         return normalise.normalize_phone(raw, region=country or "CN")
-    except ValueError as exc:
-        raise VisitorError(str(exc), field="phone")
+    except DomainError as exc:
+        raise VisitorError(exc.message, field="phone") from exc
 
 
 def _clean(value, limit: int) -> str:
@@ -119,8 +119,8 @@ def clean_person_fields(person: dict) -> dict:
     if isinstance(birth, str):
         try:
             birth = dt.date.fromisoformat(birth.strip()) if birth.strip() else None
-        except ValueError:
-            raise VisitorError(_("Not a date (YYYY-MM-DD): %(value)s", value=birth), field="birth_date")
+        except ValueError as exc:
+            raise VisitorError(_("Not a date (YYYY-MM-DD): %(value)s", value=birth), field="birth_date") from exc
     if isinstance(birth, dt.date) and not (dt.date(1900, 1, 1) <= birth <= dt.date.today()):
         raise VisitorError(_("The date of birth is not plausible."), field="birth_date")
     return {"name_zh": name_zh, "name_en": name_en, "email": email, "phone": phone, "country": country,
@@ -136,7 +136,7 @@ def _organization_for(name: str) -> Organization | None:
     try:
         org, _created = duplicates.get_or_create_organization(fields)
     except duplicates.CustomerError as exc:
-        raise VisitorError(str(exc), field="organization_name")
+        raise VisitorError(str(exc), field="organization_name") from exc
     return org
 
 
@@ -148,7 +148,7 @@ def _person_for(fields: dict) -> Person:
     try:
         person, _created = duplicates.get_or_create_person(dict(person_fields, organization_id=org.id if org else None))
     except duplicates.CustomerError as exc:
-        raise VisitorError(str(exc))
+        raise VisitorError(str(exc)) from exc
     if org is not None and person.organization_id is None:
         person.organization = org
     db.session.flush()

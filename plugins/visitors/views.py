@@ -8,20 +8,32 @@ import io
 import os
 import secrets
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file,
-                   session, url_for)
-from flask_babel import get_locale, gettext as _
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm_expo.errors import DomainError
 from crm_expo.access import public, require
-from crm_expo.permissions import can
+from crm_expo.contacts.importing import ImportFileError, run_import
+from crm_expo.errors import DomainError
 from crm_expo.exports import csv_response, xlsx_response
 from crm_expo.extensions import db, limiter
 from crm_expo.i18n import parse_money
-from crm_expo.contacts.importing import ImportFileError, run_import
 from crm_expo.listing import ListRequestError, position_from
+from crm_expo.permissions import can
 
 from . import bulk, forms
 from . import operations as ops
@@ -91,7 +103,7 @@ def _short_datetime():
     locale, zone = get_locale(), get_timezone()
 
     def when(value):
-        return format_datetime(value.replace(tzinfo=dt.timezone.utc), "short", tzinfo=zone, locale=locale) \
+        return format_datetime(value.replace(tzinfo=dt.UTC), "short", tzinfo=zone, locale=locale) \
             if value else ""
     return when
 
@@ -277,8 +289,8 @@ def rules():
                 price = parse_money(form.price.data, show.currency) if form.price.data.strip() else None
                 cprice = (parse_money(form.concession_price.data, show.currency)
                           if form.concession_price.data.strip() else None)
-            except ValueError as exc:
-                flash(_("Not an amount: %(why)s", why=str(exc)), "error")
+            except DomainError as exc:
+                flash(str(exc), "error")
             else:
                 try:
                     ops.add_admission_rule(show, form.category.data,

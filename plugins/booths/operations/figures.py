@@ -1,10 +1,12 @@
 """Figures read from the bookings: occupancy and revenue, price deviations, customer history."""
 from __future__ import annotations
 
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from crm_expo.extensions import db
+from crm_expo.i18n import local_name, money
 from crm_expo.models import Organization, Show
 from plugins.exhibitors.models import Exhibitor
 
@@ -72,8 +74,7 @@ def customer_history(organization, entries: list) -> None:
                                    .join(Exhibitor, Exhibitor.id == Booking.exhibitor_id)
                                    .where(Booking.show_id == sid, Exhibitor.organization_id == organization.id,
                                           Booking.status.in_(("reserved", "confirmed", "paid")))).all()
-        entries.append({"show": name_zh or name_en, "kind": "booths", "label": _("Booths"),
-                        "value": _("%(codes)s · %(m2)s m² · %(spend)s %(cur)s", codes=", ".join(codes),
-                                   m2=f"{int(area or 0) / 10_000:g}", spend=f"{int(price or 0) / 100:,.2f}",
-                                   cur=currency),
-                        "url": f"/booths/?show={slug}"})
+        entries.append({"show": local_name(name_zh, name_en), "kind": "booths", "label": _("Booths"),
+                        "value": _("%(codes)s · %(m2)s m² · %(spend)s", codes=", ".join(codes),
+                                   m2=f"{int(area or 0) / 10_000:g}", spend=money(int(price or 0), currency)),
+                        "url": url_for("booths.index", slug=slug)})

@@ -20,10 +20,7 @@ PER_PAGE = 50
 
 
 def item_values(form: ItemForm, currency: str) -> dict:
-    try:
-        price = parse_money(form.price.data, form.currency.data.upper() or currency)
-    except Exception:   # not a number, or an unknown currency
-        raise ops.SupplierError(_("The price is not an amount: %(value)s", value=form.price.data)) from None
+    price = parse_money(form.price.data, form.currency.data.upper() or currency, field="price")
     return {"name_zh": form.name_zh.data, "name_en": form.name_en.data, "category": form.category.data,
             "unit": form.unit.data, "price_minor": price, "currency": form.currency.data or currency,
             "early_order_deadline": form.early_order_deadline.data, "late_surcharge_pct": form.late_surcharge_pct.data,
