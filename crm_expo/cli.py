@@ -147,7 +147,7 @@ def shows_list():
 
 
 @shows_group.command("copy", help="Set up show TO (created if it does not exist) from show FROM: halls, booths, "
-                                  "price list, questions, admission rules, supplier appointments, settings.")
+                                  "price list, product categories, questions, admission rules, supplier appointments, settings.")
 @click.argument("source")
 @click.argument("target")
 @click.option("--start", required=True, help="first day of TO, YYYY-MM-DD")

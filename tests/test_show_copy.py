@@ -14,6 +14,7 @@ from crm_expo.models import Setting, Show, get_setting
 from plugins.booths import operations as booth_ops
 from plugins.booths.models import Booth, DiscountRule, Hall, PriceList
 from plugins.booths.tests.helpers import make_exhibitor
+from plugins.exhibitors.models import ExhibitorCategory
 from plugins.suppliers.models import Appointment
 from plugins.visitors.models import AdmissionRule, Question
 
@@ -48,8 +49,10 @@ def test_copy_the_demos_closed_edition_then_book_a_booth(app, cli):
     assert r.returncode == 0, r.stderr
     new = _show("food-expo-2028")
     assert (new.status, new.start, len(new.days), new.name_zh) == ("draft", dt.date(2028, 5, 10), 3, "2028食品博览会")
-    for model in (Hall, Booth, PriceList, DiscountRule, Question, AdmissionRule, Appointment):
+    assert _count(ExhibitorCategory, past) > 0
+    for model in (Hall, Booth, PriceList, DiscountRule, Question, AdmissionRule, Appointment, ExhibitorCategory):
         assert _count(model, new) == _count(model, past), model
+    assert f"Product categories: {_count(ExhibitorCategory, past)}" in r.stdout
     assert f"Booths: {_count(Booth, past)}" in r.stdout and "Supplier appointments" in r.stdout
     assert get_setting("booths.previous_show", new) == "food-expo-2026"
     past_settings = {k for k in db.session.scalars(select(Setting.key).where(Setting.show_id == past.id))}

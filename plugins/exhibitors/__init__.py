@@ -18,6 +18,11 @@ from .operations import (
 from .views import bp, site_bp
 
 
+def _copy_show(**kw):
+    from .copying import copy_show
+    copy_show(**kw)
+
+
 def _history(organization):
     """customer.history hook (the handler keeps its older append-to-a-list form)."""
     entries: list = []
@@ -43,5 +48,5 @@ plugin = Plugin(
     generate=generate,
     demo=demo,
     importers={"exhibitors": importer},
-    hooks={"customer.history": _history},
+    hooks={"customer.history": _history, "show.copy": _copy_show},
 )
