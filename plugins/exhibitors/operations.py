@@ -430,8 +430,8 @@ def add_staff(exhibitor: Exhibitor, *, name_zh: str = "", name_en: str = "", ema
                       "organization_id": exhibitor.organization_id}
             try:
                 person, _created = duplicates.get_or_create_person(fields)
-            except ValueError as exc:
-                raise ExhibitorError(str(exc)) from exc
+            except DomainError as exc:   # a malformed email or phone
+                raise ExhibitorError(exc.message, field=exc.field) from exc
         link = ExhibitorStaff(exhibitor_id=exhibitor.id, person_id=person.id, role=_clean(role))
         db.session.add(link)
         db.session.flush()

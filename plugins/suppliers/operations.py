@@ -147,8 +147,8 @@ def add_contact(supplier: Supplier, *, name_zh: str = "", name_en: str = "", ema
                   "organization_id": supplier.organization_id}
         try:
             person, _created = duplicates.get_or_create_person(fields)
-        except ValueError as exc:
-            raise SupplierError(str(exc)) from exc
+        except DomainError as exc:   # a malformed email or phone
+            raise SupplierError(exc.message, field=exc.field) from exc
         contact = SupplierContact(supplier_id=supplier.id, person_id=person.id, role=_clean(role))
         db.session.add(contact)
         db.session.flush()

@@ -1,8 +1,8 @@
-"""What the staff, portal and order pages of the suppliers plugin share: the blueprints and
-the catalogue-item form handling."""
+"""What the staff, portal and order pages of the suppliers plugin share: the blueprints, the
+catalogue-item form handling and adding a contact."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, request
+from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,7 +10,7 @@ from crm_expo.errors import DomainError
 from crm_expo.i18n import parse_money
 
 from .. import operations as ops
-from ..forms import ItemForm
+from ..forms import ContactForm, ItemForm
 from ..models import CatalogueItem
 
 bp = Blueprint("suppliers", __name__, template_folder="../templates")            # /shows/<slug>/suppliers
@@ -43,6 +43,20 @@ def add_item_from_form(show, sup) -> None:
         for name, errors in form.errors.items():
             for e in errors:
                 flash(f"{getattr(form, name).label.text}: {e}", "error")
+
+
+def add_contact_from_form(sup) -> None:
+    """The posted ContactForm → a new contact of ``sup``; the outcome is flashed."""
+    form = ContactForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        ops.add_contact(sup, name_zh=form.name_zh.data, name_en=form.name_en.data, email=form.email.data,
+                        phone=form.phone.data, role=form.role.data, user=current_user)
+    except DomainError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Contact added."), "success")
 
 
 def item_form(item: CatalogueItem) -> ItemForm:

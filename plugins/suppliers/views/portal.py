@@ -20,7 +20,7 @@ from crm_expo.web import current_show
 from .. import operations as ops
 from ..forms import CancelForm, ContactForm, ItemForm, OrderNotesForm
 from ..models import CATEGORIES, ORDER_STATUS_TITLES, Appointment, CatalogueItem, Supplier
-from .common import PER_PAGE, add_item_from_form, bp, csrf_ok, item_form, item_values, site_bp
+from .common import PER_PAGE, add_contact_from_form, add_item_from_form, bp, csrf_ok, item_form, item_values, site_bp
 
 
 # --- the supplier portal: own catalogue, contacts and orders -------------------------------------------
@@ -89,16 +89,7 @@ def portal_add_item():
 @require("suppliers.portal")
 def portal_add_contact():
     sup = _own_supplier()
-    form = ContactForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        ops.add_contact(sup, name_zh=form.name_zh.data, name_en=form.name_en.data, email=form.email.data,
-                        phone=form.phone.data, role=form.role.data, user=current_user)
-    except DomainError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(_("Contact added."), "success")
+    add_contact_from_form(sup)
     return redirect(url_for("suppliers_site.portal"))
 
 

@@ -19,7 +19,7 @@ from crm_expo.permissions import can
 from .. import operations as ops
 from ..forms import AppointForm, ContactForm, ImportForm, ItemForm, SupplierForm
 from ..models import CATEGORIES, ORDER_STATUS_TITLES, Appointment, Supplier
-from .common import PER_PAGE, add_item_from_form, bp, item_form, item_values
+from .common import PER_PAGE, add_contact_from_form, add_item_from_form, bp, item_form, item_values
 
 
 def _supplier_or_404(supplier_id: int) -> Supplier:
@@ -163,16 +163,7 @@ def edit_item(supplier_id, item_id):
 @require("suppliers.edit")
 def add_contact(supplier_id):
     sup = _supplier_or_404(supplier_id)
-    form = ContactForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        ops.add_contact(sup, name_zh=form.name_zh.data, name_en=form.name_en.data, email=form.email.data,
-                        phone=form.phone.data, role=form.role.data, user=current_user)
-    except DomainError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(_("Contact added."), "success")
+    add_contact_from_form(sup)
     return redirect(url_for("suppliers.detail", supplier_id=sup.id))
 
 
