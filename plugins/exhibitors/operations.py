@@ -24,7 +24,7 @@ from crm_expo.database import transaction, utcnow
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.listing import PER_PAGE, Order, Page, Position, seek_page, unindexed
-from crm_expo.models import Organization, Person, Setting, Show, User, audit
+from crm_expo.models import Organization, Person, Setting, Show, User, audit, get_setting
 
 from .models import (
     DOCUMENT_KINDS,
@@ -91,10 +91,7 @@ def validate_licence_no(raw: str) -> str:
 # --- settings ---------------------------------------------------------------------------------
 def required_documents(show: Show) -> list[str]:
     """Document kinds an exhibitor of this show must have accepted before approval."""
-    rows = db.session.execute(select(Setting.show_id, Setting.value).where(
-        Setting.key == REQUIRED_DOCUMENTS_KEY, or_(Setting.show_id == show.id, Setting.show_id.is_(None)))).all()
-    by_scope = {sid: value for sid, value in rows}
-    value = by_scope.get(show.id, by_scope.get(None, DEFAULT_REQUIRED_DOCUMENTS))
+    value = get_setting(REQUIRED_DOCUMENTS_KEY, show)
     return [k for k in DOCUMENT_KINDS if k in (value or [])]
 
 
