@@ -4,8 +4,8 @@ The core creates the new show (or takes an empty one), copies its own part (the 
 list and its settings), then asks every loaded plugin, in ``requires`` order, to copy its
 part through the page hook ``show.copy`` (``handler(source, target, report, replace)``).
 A plugin refuses to copy onto a show that already has its set-up (booths: a show with
-booths) unless ``replace``. Everything after the show's creation is one transaction: a plugin that fails leaves nothing
-copied (and a show created for the copy is removed again). Dates that belong to the edition
+booths) unless ``replace``. The copy, with the creation of the new show, is one transaction: a
+plugin that fails leaves nothing copied and no new show. Dates that belong to the edition
 (a discount's deadline, a day's admission rule) move by the distance between the two first days.
 
 A plugin's copy handler lives in ``plugins/<name>/copying.py`` and uses :func:`clone_rows`.
@@ -94,36 +94,27 @@ def copy_show(source_slug: str, target_slug: str, start: dt.date, *, name: str |
               replace: bool = False, user=None) -> tuple[Show, CopyReport]:
     """Copy ``source_slug``'s set-up into ``target_slug`` (created when it does not exist)."""
     from . import hooks
+    from .database import transaction
     from .operations import create_show
     source = db.session.scalar(select(Show).where(Show.slug == source_slug))
     if source is None:
         raise CopyError(_("No show with the code %(slug)s.", slug=source_slug), field="from")
-    target = db.session.scalar(select(Show).where(Show.slug == target_slug))
-    created = target is None
-    if target is not None:
-        if target.id == source.id:
-            raise CopyError(_("A show cannot be copied onto itself."), field="to")
-    else:
-        target = create_show(target_slug, name or source.name_zh, start, len(source.days) or 1,
-                             name_en="" if name else source.name_en, venue=source.venue, halls=source.halls,
-                             timezone=source.timezone, currency=source.currency, user=user)
     report = CopyReport()
-    try:
-        from .database import transaction
-        with transaction():
-            if not created and start != target.start:
-                _move_days(target, start)
-            _copy_core(source, target, report, replace)
-            for _plugin, handler in hooks.handlers("show.copy"):
-                handler(source=source, target=target, report=report, replace=replace)
-            audit("show.copy", target, user=user, show_id=target.id,
-                  after={"from": source.slug, "replace": replace, "copied": report.as_dict()})
-    except Exception:
-        db.session.rollback()
-        if created:     # the show was made for this copy: nothing of it stays
-            db.session.execute(delete(Show).where(Show.id == target.id))
-            db.session.commit()
-        raise
+    with transaction():     # one transaction with the new show: a copy that fails leaves no show behind
+        target = db.session.scalar(select(Show).where(Show.slug == target_slug))
+        if target is None:
+            target = create_show(target_slug, name or source.name_zh, start, len(source.days) or 1,
+                                 name_en="" if name else source.name_en, venue=source.venue, halls=source.halls,
+                                 timezone=source.timezone, currency=source.currency, user=user)
+        elif target.id == source.id:
+            raise CopyError(_("A show cannot be copied onto itself."), field="to")
+        elif start != target.start:
+            _move_days(target, start)
+        _copy_core(source, target, report, replace)
+        for _plugin, handler in hooks.handlers("show.copy"):
+            handler(source=source, target=target, report=report, replace=replace)
+        audit("show.copy", target, user=user, show_id=target.id,
+              after={"from": source.slug, "replace": replace, "copied": report.as_dict()})
     return target, report
 
 

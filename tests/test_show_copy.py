@@ -90,3 +90,21 @@ def test_replace_copies_again_and_bad_input_is_one_line(app, cli):
         r = cli("shows", "copy", *args)
         assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert _show("x-2028") is None
+
+
+def test_a_copy_that_fails_in_a_plugin_leaves_no_new_show(app, monkeypatch):
+    from crm_expo.copying import copy_show
+    from crm_expo.errors import DomainError
+    from plugins.booths.tests.helpers import booth_show
+    from plugins.visitors import copying as visitor_copying
+    source = booth_show(n_booths=3)
+    db.session.commit()
+
+    def refuse(**_kw):
+        raise DomainError("a plugin refused")
+    monkeypatch.setattr(visitor_copying, "copy_show", refuse)
+    with pytest.raises(DomainError, match="a plugin refused"):
+        copy_show(source.slug, "half-2029", dt.date(2029, 3, 1))
+    db.session.remove()
+    assert _show("half-2029") is None
+    assert db.session.scalar(select(func.count()).select_from(Booth)) == 3    # the source's only
