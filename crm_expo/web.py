@@ -3,6 +3,9 @@ switchers), the current show, navigation, error pages, security headers, and the
 the database schema is current."""
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     Flask,
@@ -134,9 +137,16 @@ def health():
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: never redirect to another site after a form post.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    # Only a path of this site: never redirect to another one after a form post. Browsers drop
+    # tabs and newlines from a URL and read a backslash as a slash, so "/\t/evil.example" and
+    # "/\\evil.example" are "//evil.example" to them: judge the URL as the browser will read it.
+    if not target:
+        return url_for("main.home")
+    seen = re.sub(r"[\t\n\r]", "", target).replace("\\", "/")
+    parts = urlsplit(seen)
+    if seen.startswith("/") and not seen.startswith("//") and not parts.scheme and not parts.netloc \
+            and not any(ord(c) < 32 for c in seen):
+        return seen
     return url_for("main.home")
 
 

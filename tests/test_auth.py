@@ -1,6 +1,7 @@
 """Sign-in, sessions, CSRF, throttling and audit."""
 import re
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -120,3 +121,40 @@ def test_open_redirect_after_login_is_refused(client):
     resp = client.post("/auth/login?next=//evil.example/x",
                        data={"email": user.email, "password": PASSWORD, "csrf_token": token})
     assert resp.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example/path", "/%5Cevil.example", "%2F%2Fevil.example",
+                                    "https://evil.example/", "/%0D%0A/evil.example", "javascript:alert(1)"])
+def test_a_next_that_a_browser_reads_as_another_site_goes_home(client, target):
+    user = make_user("organizer")
+    resp = client.post(f"/auth/login?next={target}",
+                       data={"email": user.email, "password": PASSWORD, "csrf_token": client.csrf_token()})
+    assert resp.headers["Location"] == "/", target
+
+
+def test_a_local_next_is_followed_after_sign_in(client):
+    user = make_user("organizer")
+    resp = client.post("/auth/login?next=/admin/settings%3Fscope%3Dglobal",
+                       data={"email": user.email, "password": PASSWORD, "csrf_token": client.csrf_token()})
+    assert resp.headers["Location"] == "/admin/settings?scope=global"
+
+
+def test_every_sign_in_failure_checks_one_password_hash(app, monkeypatch):
+    """Unknown email, wrong password and disabled account cost the same: one hash check each,
+    so the answer's timing does not tell which accounts exist (ASVS 5.0 V6.3)."""
+    from argon2 import PasswordHasher
+
+    from crm_expo.auth.operations import authenticate
+    user = make_user("organizer")
+    disabled = make_user("organizer")
+    disabled.active = False
+    db.session.commit()
+    calls = []
+    real = PasswordHasher.verify
+    monkeypatch.setattr(PasswordHasher, "verify", lambda self, h, p: calls.append(1) or real(self, h, p))
+    for email, password in (("nobody@example.org", PASSWORD), (user.email, "wrong password"),
+                            (disabled.email, PASSWORD), (user.email, PASSWORD)):
+        calls.clear()
+        outcome = authenticate(email, password, "192.0.2.1")
+        assert len(calls) == 1, email
+        assert (outcome is not None) == (email == user.email and password == PASSWORD)

@@ -3,7 +3,9 @@ stored in the database so the limit holds across every server process), audit.""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
+from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select
@@ -13,6 +15,7 @@ from ..database import transaction, utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..models import LoginFailure, User, audit
+from ..models.users import password_hasher
 
 
 class LoginLocked(DomainError):
@@ -41,6 +44,21 @@ def is_locked(email: str, address: str) -> bool:
     return by_address >= limit * 4
 
 
+_stand_in_hashes: dict[int, str] = {}
+
+
+def _check_stand_in(password: str) -> bool:
+    """As long as User.check_password takes, and always False."""
+    hasher = password_hasher()
+    stand_in = _stand_in_hashes.get(id(hasher))
+    if stand_in is None:
+        stand_in = _stand_in_hashes[id(hasher)] = hasher.hash(secrets.token_hex(16))
+    try:
+        return hasher.verify(stand_in, password) and False
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def authenticate(email: str, password: str, address: str) -> User | None:
     """The active user with these credentials, or None. Raises LoginLocked while the
     account or the address is locked out. Every outcome is audited."""
@@ -51,11 +69,14 @@ def authenticate(email: str, password: str, address: str) -> User | None:
         raise LoginLocked(current_app.config["LOGIN_LOCK_MINUTES"])
     with transaction():
         user = db.session.scalar(select(User).where(User.email == email))
-        if user is None or not user.check_password(password) or not user.active:
+        # One hash check on every path (a stand-in for an unknown account), so the time of the
+        # answer does not tell which emails have an account or which accounts are disabled.
+        right = user.check_password(password) if user is not None else _check_stand_in(password)
+        if user is None or not right or not user.active:
             db.session.add(LoginFailure(email=email, address=address))
             audit("login.failed", user=None, actor=email or "?", object_type="User",
-                  object_id=user.id if user else "", after={"reason": "disabled" if user and user.active is False
-                                                             and user.check_password(password) else "credentials"})
+                  object_id=user.id if user else "",
+                  after={"reason": "disabled" if user is not None and right else "credentials"})
             return None
         user.last_login_at = utcnow()
         db.session.execute(delete(LoginFailure).where(or_(LoginFailure.email == email)))

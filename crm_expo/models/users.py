@@ -52,7 +52,7 @@ _hasher = PasswordHasher()
 _fast_hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
-def _password_hasher() -> PasswordHasher:
+def password_hasher() -> PasswordHasher:
     try:
         if current_app.config.get("TESTING") and current_app.config.get("PASSWORD_HASH_FAST"):
             return _fast_hasher
@@ -102,12 +102,12 @@ class User(db.Model):
         self.session_token = secrets.token_hex(16)
 
     def set_password(self, password: str) -> None:
-        self.password_hash = _password_hasher().hash(password)
+        self.password_hash = password_hasher().hash(password)
         self.rotate_session()
 
     def check_password(self, password: str) -> bool:
         try:
-            return _password_hasher().verify(self.password_hash, password)
+            return password_hasher().verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 
