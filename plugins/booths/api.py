@@ -283,7 +283,7 @@ def block_booth(show, code, action):
 
 
 @api_bp.get("/shows/<slug>/discount-rules")
-@api_require("booths.sell", "booths.portal")
+@api_require("booths.sell")    # staff only: discounts are given by the organizer, not chosen in the portal
 def list_discount_rules(show):
     """The show's published discount rules (``?retired=1`` includes retired ones).
     ---
@@ -292,9 +292,8 @@ def list_discount_rules(show):
       responses:
         200: {description: "{items: [rule], total, page, per_page}"}
     """
-    staff = caller_role() != "exhibitor"
     stmt = ops.discount_rules_stmt(show, current_only=request.args.get("retired") not in ("1", "true"))
-    return jsonify(_page(stmt, lambda row: ops.rule_json(row[0], row[1] if staff else None)))
+    return jsonify(_page(stmt, lambda row: ops.rule_json(row[0], row[1])))
 
 
 def _whole(data: dict, name: str, default: int, low: int = 0, high: int | None = None, field: str = "") -> int:

@@ -91,6 +91,9 @@ def hold_booth(show: Show, booth_code: str, exhibitor_id, *, discount_rule_id=No
             if db.session.scalar(select(func.count(Booking.id)).where(
                     Booking.exhibitor_id == exhibitor.id, Booking.status == "held")):
                 raise BoothError(_("You already hold a booth; reserve or release it first."), "hold_limit", 409)
+            if discount_rule_id:    # a discount is the organizer's to give, never the customer's to take
+                raise BoothError(_("Only the organizer's staff can apply a discount."), "discount_staff_only", 403,
+                                 field="discount_rule")
         rule = None
         if discount_rule_id:
             try:

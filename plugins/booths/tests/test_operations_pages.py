@@ -281,8 +281,26 @@ def test_api_block_unblock_and_discount_rules(client):
     assert [i["name"] for i in everything["items"]] == ["Loyal", "Old"] and everything["items"][1]["retired"]
     exhibitor = make_exhibitor(show)
     _, portal = create_token(show, "exhibitor", organization_id=exhibitor.organization_id)
-    seen = _api(client, "GET", f"/api/v1/shows/{show.slug}/discount-rules", portal).get_json()
-    assert "bookings" not in seen["items"][0]
+    assert _api(client, "GET", f"/api/v1/shows/{show.slug}/discount-rules", portal).status_code == 403
+
+
+def test_an_exhibitor_cannot_give_itself_a_discount_over_the_api(client):
+    """Security review finding (ASVS 5.0 V8.2.1): the portal page has no discount, and the API
+    honoured one from an exhibitor's token, halving its price."""
+    show = booth_show(2)
+    rule = ops.add_discount_rule(show, "Staff only", 50)
+    exhibitor = make_exhibitor(show)
+    _, portal = create_token(show, "exhibitor", organization_id=exhibitor.organization_id)
+    r = _api(client, "POST", f"/api/v1/shows/{show.slug}/bookings", portal, {"booth": "A101", "discount_rule": rule.id})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "discount_staff_only"
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0      # nothing held
+    list_price = _api(client, "POST", f"/api/v1/shows/{show.slug}/bookings", portal, {"booth": "A101"})
+    assert list_price.status_code == 201
+    _, sales = create_token(show, "account_manager")
+    discounted = _api(client, "POST", f"/api/v1/shows/{show.slug}/bookings", sales,
+                      {"booth": "A102", "exhibitor": make_exhibitor(show).id, "discount_rule": rule.id})
+    assert discounted.status_code == 201
+    assert discounted.get_json()["price_minor"] * 2 == list_price.get_json()["price_minor"]
 
 
 @pytest.mark.browser
