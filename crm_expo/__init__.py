@@ -4,8 +4,10 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from . import config as config_module
+from .database import DATABASE_INT_MAX
 from .extensions import babel, csrf, db, limiter, login_manager
 from .plugins import Plugin, PluginError, check_tables, connect_signal_handlers, load_plugins, parse_names
 
@@ -18,6 +20,14 @@ ROOT = os.path.dirname(HERE)
 def _instance_path(settings: dict) -> str:
     path = settings.get("INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     return os.path.abspath(path)
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in a route: at most the largest id a database column holds (64-bit signed).
+    A longer number is a 404 like any unknown id, not an overflow inside the database driver."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=DATABASE_INT_MAX, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -34,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
                 template_folder=os.path.join(ROOT, "templates"),
                 static_folder=os.path.join(HERE, "static"))
     app.config.update(settings)
+    app.url_map.converters["int"] = IdConverter
     os.makedirs(instance_path, exist_ok=True)
 
     if not app.config.get("SECRET_KEY"):

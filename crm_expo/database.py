@@ -25,6 +25,11 @@ from .extensions import db
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+# The largest integer a database column holds (BIGINT; SQLite's INTEGER): ids and numbers from
+# outside beyond it are refused before they reach the driver, which would overflow.
+DATABASE_INT_MAX = 2 ** 63 - 1
+
+
 def utcnow() -> dt.datetime:
     """Naive UTC now: every stored timestamp is UTC (converted for display only)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
+import math
 from typing import NamedTuple
 
 from apispec import APISpec
@@ -25,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import DateTime, Integer, String, func, select, update
 
 from ..access import bearer_token, is_api_request
-from ..database import FastStatement, close_hot_connection, hot_connection, transaction, utcnow
+from ..database import DATABASE_INT_MAX, FastStatement, close_hot_connection, hot_connection, transaction, utcnow
 from ..errors import DomainError
 from ..extensions import csrf, db
 from ..models import ApiToken, Show
@@ -215,11 +217,53 @@ def paginate(stmt, serialize) -> dict:
     return {"items": [serialize(r) for r in rows], "total": total, "page": page, "per_page": per_page}
 
 
-def json_body() -> dict:
-    data = request.get_json(silent=True)
+def json_body(optional: bool = False) -> dict:
+    """The request's JSON object (``optional``: an empty body is ``{}``). Refused with a 400 before any operation sees it: a body that
+    is not a JSON object, nesting deeper than any request of the API needs, NaN or Infinity,
+    and an integer no database column holds (naming where it is)."""
+    not_object = ApiError(400, "bad_json", _("The request body must be a JSON object."))
+    if optional and not request.get_data(cache=True):
+        return {}
+    if not request.is_json:
+        raise not_object
+    try:
+        data = json.loads(request.get_data(cache=True) or b"null", parse_constant=_no_constant)
+    except RecursionError:
+        raise ApiError(400, "bad_json", _("The JSON body is nested too deeply.")) from None
+    except ValueError:      # not JSON, not UTF-8, or NaN/Infinity
+        raise not_object from None
     if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", _("The request body must be a JSON object."))
+        raise not_object
+    where = _out_of_range(data, "", 0)
+    if where:
+        raise ApiError(400, "bad_value", _("%(field)s is not a number the system can hold.", field=where),
+                       field=where)
     return data
+
+
+_MAX_JSON_DEPTH = 32
+
+
+def _no_constant(name: str):
+    raise ValueError(name)
+
+
+def _out_of_range(value, path: str, depth: int) -> str:
+    """The path of the first integer beyond DATABASE_INT_MAX or float that is not finite."""
+    if depth > _MAX_JSON_DEPTH:
+        raise ApiError(400, "bad_json", _("The JSON body is nested too deeply."))
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int):
+        return path or "body" if abs(value) > DATABASE_INT_MAX else ""
+    if isinstance(value, float):
+        return "" if math.isfinite(value) else (path or "body")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _out_of_range(item, f"{path}.{key}" if path else str(key), depth + 1)
+        if found:
+            return found
+    return ""
 
 
 def show_json(show: Show) -> dict:
@@ -304,7 +348,7 @@ def patch_show(show):
                                                value=repr(data[name])), field=name) from None
 
     status = data.get("status")
-    if status is not None and status not in SHOW_TRANSITIONS:
+    if status is not None and (not isinstance(status, str) or status not in SHOW_TRANSITIONS):
         raise ApiError(400, "bad_value", _("Unknown status %(status)s (one of %(statuses)s).", status=repr(status),
                                            statuses=", ".join(SHOW_TRANSITIONS)), field="status")
     dates = None

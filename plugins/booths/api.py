@@ -114,9 +114,7 @@ def transition(show, booking_id, action):
         422: {description: "bad_amount, exceeds_balance, reason_required"}
     """
     booking = _booking(show, booking_id)
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", _("The request body must be a JSON object."))
+    data = json_body(optional=True)
     user = _user()
     try:
         if action == "reserve":
@@ -272,9 +270,7 @@ def block_booth(show, code, action):
     booth = ops.booth_by_code(show, code)
     if booth is None:
         raise ApiError(404, "unknown_booth", _("No booth %(code)s in this show.", code=code))
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", _("The request body must be a JSON object."))
+    data = json_body(optional=True)
     try:
         booth = ops.set_blocked(booth, action == "block", str(data.get("reason") or ""), user=_user())
     except ops.BoothError as exc:

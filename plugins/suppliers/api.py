@@ -292,8 +292,7 @@ def order_transition(show, order_id, action):
         elif action == "deliver":
             ops.deliver_order(order, user=g.get("api_user"))
         else:
-            body = request.get_json(silent=True) or {}
-            reason = str(body.get("reason") or "") if isinstance(body, dict) else ""
+            reason = str(json_body(optional=True).get("reason") or "")
             if not reason.strip():
                 raise ApiError(422, "invalid", _("Give a reason to cancel the order."))
             ops.cancel_order(order, reason, by_organizer=caller_role() in ("admin", "organizer"),

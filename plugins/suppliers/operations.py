@@ -49,6 +49,12 @@ def _clean(value) -> str:
 def clean_categories(values: Iterable[str] | str) -> str:
     if isinstance(values, str):
         values = values.replace(",", " ").split()
+    try:
+        values = list(values)
+    except TypeError:
+        values = [None]
+    if not all(isinstance(v, str) for v in values):
+        raise SupplierError(_("The service categories are a list of category codes."), field="categories")
     codes = list(dict.fromkeys(_clean(v).lower() for v in values if _clean(v)))
     unknown = [c for c in codes if c not in CATEGORIES]
     if unknown:

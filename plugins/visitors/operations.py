@@ -45,6 +45,7 @@ from .models import (  # noqa: F401
 BADGE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REQUIRED_CONSENTS = ("marketing", "share_with_exhibitors")
 CARD_MAX_BYTES = 5 * 1024 * 1024
+CARD_MAX_PIXELS = 40_000_000       # a phone's photo of a card is 12–50 MP; more is not a photo
 CARD_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 
@@ -514,12 +515,20 @@ def attach_business_card(registration: Registration, filename: str, data: bytes,
     if len(data) > CARD_MAX_BYTES:
         raise VisitorError(_("The file is larger than %(mb)d MB.", mb=CARD_MAX_BYTES // (1024 * 1024)), field="card")
     from PIL import Image, UnidentifiedImageError
+    too_big = VisitorError(_("The image is too large: at most %(mp)d megapixels.", mp=CARD_MAX_PIXELS // 10 ** 6),
+                           field="card")
+    width = height = 0
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            kind = img.format
-            img.verify()
+        with Image.open(io.BytesIO(data)) as img:   # reads the header only: the size is known before decoding
+            kind, (width, height) = img.format, img.size
+            if width * height <= CARD_MAX_PIXELS:
+                img.verify()
+    except Image.DecompressionBombError:
+        raise too_big from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         kind = None
+    if width * height > CARD_MAX_PIXELS:
+        raise too_big
     if kind not in CARD_TYPES:
         raise VisitorError(_("A business card must be a JPEG or PNG image."), field="card")
     safe_name = "".join(ch for ch in (filename or "card") if ch.isalnum() or ch in "._- ")[:150] or "card"

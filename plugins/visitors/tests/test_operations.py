@@ -214,6 +214,28 @@ def test_business_card_type_is_checked_by_content(app):
     assert len(ops.business_cards(reg)) == 1
 
 
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width × height (a decompression bomb's shape)."""
+    import struct
+    import zlib
+    data = bytearray(_png())
+    ihdr = 8 + 8     # signature, then the IHDR chunk's length and type
+    data[ihdr:ihdr + 8] = struct.pack(">II", width, height)
+    data[ihdr + 13:ihdr + 17] = struct.pack(">I", zlib.crc32(bytes(data[12:ihdr + 13])))
+    return bytes(data)
+
+
+def test_an_image_that_declares_900_megapixels_is_refused_cleanly(app):
+    """Security review finding: DecompressionBombError went up as a 500."""
+    show = make_show()
+    reg = ops.register_visitor(show, person(), "trade", consents=CONSENTS, source="self")
+    for width, height in ((30_000, 30_000), (8_000, 6_000)):
+        with pytest.raises(ops.VisitorError, match="too large: at most 40 megapixels") as refused:
+            ops.attach_business_card(reg, "card.png", _png_declaring(width, height))
+        assert refused.value.field == "card"
+    assert ops.business_cards(reg) == []
+
 def test_questions_and_answers(app):
     show = make_show()
     ops.save_question(show, "industry", "行业", label_en="Industry", required=True,
