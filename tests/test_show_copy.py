@@ -43,18 +43,22 @@ def _show(slug):
 
 def test_copy_the_demos_closed_edition_then_book_a_booth(app, cli):
     assert load_demo(app)
-    past = _show("food-expo-2026")
-    assert past.status == "closed" and _count(Booth, past) > 0
-    r = cli("shows", "copy", "food-expo-2026", "food-expo-2028", "--start", "2028-05-10", "--name", "2028食品博览会")
+    past = db.session.scalar(select(Show).where(Show.status == "closed"))
+    live = db.session.scalar(select(Show).where(Show.status == "live"))
+    assert past.slug == f"food-expo-{past.start.year}" and past.start.year == live.start.year - 1
+    assert _count(Booth, past) > 0
+    year = live.start.year + 1
+    source, target, start = past.slug, f"food-expo-{year}", dt.date(year, 5, 10)
+    r = cli("shows", "copy", source, target, "--start", start.isoformat(), "--name", f"{year}食品博览会")
     assert r.returncode == 0, r.stderr
-    new = _show("food-expo-2028")
-    assert (new.status, new.start, len(new.days), new.name_zh) == ("draft", dt.date(2028, 5, 10), 3, "2028食品博览会")
+    new = _show(target)
+    assert (new.status, new.start, len(new.days), new.name_zh) == ("draft", start, 3, f"{year}食品博览会")
     assert _count(ExhibitorCategory, past) > 0
     for model in (Hall, Booth, PriceList, DiscountRule, Question, AdmissionRule, Appointment, ExhibitorCategory):
         assert _count(model, new) == _count(model, past), model
     assert f"Product categories: {_count(ExhibitorCategory, past)}" in r.stdout
     assert f"Booths: {_count(Booth, past)}" in r.stdout and "Supplier appointments" in r.stdout
-    assert get_setting("booths.previous_show", new) == "food-expo-2026"
+    assert get_setting("booths.previous_show", new) == source
     past_settings = {k for k in db.session.scalars(select(Setting.key).where(Setting.show_id == past.id))}
     assert past_settings <= {k for k in db.session.scalars(select(Setting.key).where(Setting.show_id == new.id))}
     # the new edition sells: a booth is held and reserved at the copied price list
@@ -65,13 +69,13 @@ def test_copy_the_demos_closed_edition_then_book_a_booth(app, cli):
     assert booking.status == "reserved" and booking.price_minor > 0
 
     # a second copy onto the new show (it has booths now) is refused without --replace …
-    r = cli("shows", "copy", "food-expo-2026", "food-expo-2028", "--start", "2028-05-10")
+    r = cli("shows", "copy", source, target, "--start", start.isoformat())
     assert r.returncode == 2 and "has booths already" in r.stderr and "--replace" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     # … and with --replace too while it has a booking
-    r = cli("shows", "copy", "food-expo-2026", "food-expo-2028", "--start", "2028-05-10", "--replace")
+    r = cli("shows", "copy", source, target, "--start", start.isoformat(), "--replace")
     assert r.returncode == 2 and "bookings" in r.stderr
-    assert _count(Booth, _show("food-expo-2028")) == _count(Booth, past)
+    assert _count(Booth, _show(target)) == _count(Booth, past)
 
 
 def test_replace_copies_again_and_bad_input_is_one_line(app, cli):

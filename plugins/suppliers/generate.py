@@ -133,9 +133,10 @@ def demo(show, orgs: dict, rng: random.Random) -> None:
     from . import operations as ops
     supplier = ops.create_supplier(organization=orgs["supplier"], categories="design,rental,utilities")
     ops.appoint(show, supplier, "design,rental,utilities")
-    start = show.start
-    common = {"early_order_deadline": start - dt.timedelta(days=14), "late_surcharge_pct": 30,
-              "final_order_deadline": start - dt.timedelta(days=2)}
+    # Late orders (30 % more) are taken until the last show day: the stand builder's
+    # service desk rents furniture and power on site too, so the portal can order today.
+    common = {"early_order_deadline": show.start - dt.timedelta(days=14), "late_surcharge_pct": 30,
+              "final_order_deadline": show.end}
     items = [ops.add_item(show, supplier, name_zh=zh, name_en=en, category=cat, unit=unit, price_minor=price, **common)
              for zh, en, cat, unit, price in (
                  ("洽谈桌（圆桌）", "Meeting table (round)", "rental", "件 piece", 28000),

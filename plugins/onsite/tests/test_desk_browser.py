@@ -136,3 +136,41 @@ def test_desk_prints_the_badge_on_check_in(page, live_server, app):
     db.session.remove()
     assert db.session.scalar(select(func.count()).select_from(BadgePrint)
                              .where(BadgePrint.registration_id == walkin_id)) == 1
+
+
+def test_the_demo_desk_admits_then_says_already_in(page, live_server, app):
+    """The README's demo, as desk staff try it first: the live show's desk in Chromium."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from crm_expo.demo import DEMO_PASSWORD, load_demo
+    from crm_expo.models import Show
+    from plugins.visitors.models import Registration
+    assert load_demo(app)
+    show = db.session.scalar(select(Show).where(Show.status == "live"))
+    today = dt.datetime.now(ZoneInfo(show.timezone)).date()
+    entered = select(Scan.registration_id).where(Scan.show_id == show.id, Scan.day == today,
+                                                 Scan.first_entry.is_(True), Scan.registration_id.is_not(None))
+    code = db.session.scalar(select(Registration.badge_code).where(
+        Registration.show_id == show.id, Registration.category == "public", Registration.cancelled_at.is_(None),
+        Registration.id.not_in(entered)).order_by(Registration.id))
+    slug = show.slug
+    db.session.remove()
+    page.goto(f"{live_server}/auth/login")
+    page.fill("input[name=email]", "desk@demo.crm-expo.org")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+    page.goto(f"{live_server}/shows/{slug}/onsite/desk?gate=North")
+    before = int(page.text_content("#gate-count").strip())
+    scan = page.locator("#scan")
+    scan.type(code)
+    scan.press("Enter")
+    page.wait_for_selector("#result.result-ok")
+    assert page.text_content("#result-title").strip() == "Welcome"
+    page.wait_for_function(f"document.getElementById('gate-count').textContent.trim() === '{before + 1}'")
+    scan.type(code)
+    scan.press("Enter")
+    page.wait_for_selector("#result.result-already_in")
+    assert "Already checked in today at" in page.text_content("#result-reason")
+    assert page.text_content("#gate-count").strip() == str(before + 1)
