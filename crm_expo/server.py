@@ -6,6 +6,7 @@ for; waiting requests queue in the kernel, which hands each to the first free wo
 from __future__ import annotations
 
 import contextvars
+import os
 import socket
 import sys
 
@@ -71,6 +72,14 @@ def run(app: Flask, *, host: str, port: int, workers: int, threads: int, timeout
             self.cfg.set("accesslog", None)
             self.cfg.set("keepalive", 5)
             self.cfg.set("post_fork", post_fork)
+            # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
+            # shared by every instance on the machine: each instance gets its own, owner-only.
+            ctl = os.path.join(app.instance_path, "gunicorn.ctl")
+            if len(ctl) < 100:      # the limit of a Unix socket's path
+                self.cfg.set("control_socket", ctl)
+                self.cfg.set("control_socket_mode", 0o600)
+            else:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             return app

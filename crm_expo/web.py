@@ -251,6 +251,12 @@ SECURITY_HEADERS = (
 def _security_headers(response):
     for name, value in SECURITY_HEADERS:
         response.headers.setdefault(name, value)
+    # A signed-in page, an API answer or a personal PDF must not stay in a shared browser's
+    # or proxy's cache (a desk's tablet, a hotel's computer); the static assets may.
+    if not (request.endpoint or "").endswith("static") and (is_api_request() or current_user.is_authenticated):
+        response.headers.setdefault("Cache-Control", "no-store")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 
 

@@ -158,3 +158,28 @@ def test_every_sign_in_failure_checks_one_password_hash(app, monkeypatch):
         outcome = authenticate(email, password, "192.0.2.1")
         assert len(calls) == 1, email
         assert (outcome is not None) == (email == user.email and password == PASSWORD)
+
+
+def test_signed_in_pages_and_api_answers_are_not_cached_but_static_assets_are(client, app):
+    from crm_expo.operations import create_token
+    assert "no-store" not in client.get("/auth/login").headers.get("Cache-Control", "")
+    client.login(make_user("organizer"))
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/static/app.css").headers.get("Cache-Control", "")
+    _, token = create_token(make_show(), "organizer")
+    assert client.get("/api/v1/shows", headers={"Authorization": f"Bearer {token}"}).headers[
+        "Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in client.get("/").headers   # plain HTTP: no HSTS
+    app.config["SESSION_COOKIE_SECURE"] = True
+    assert client.get("/auth/login").headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_the_instance_folder_and_the_sqlite_file_are_the_owners_only(tmp_path):
+    import os
+    import stat
+
+    from crm_expo import create_app
+    folder = tmp_path / "inst"
+    create_app({"INSTANCE_PATH": str(folder), "SECRET_KEY": "x", "PLUGINS": "", "DATABASE_URL": ""})
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(folder / "crm-expo.sqlite3").st_mode) == 0o600

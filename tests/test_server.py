@@ -54,3 +54,14 @@ def test_an_answer_given_before_the_request_body_ended_is_not_cut_short(served):
                        b"Content-Length: 1000000\r\n\r\n" + b"name,phone\n" * 100)
         assert _answer(client).startswith(b"HTTP/1.1 405")
         assert _server_socket_inode(port, client.getsockname()[1]) != 0   # still draining
+
+
+def test_each_instance_has_its_own_owner_only_control_socket(served, test_root):
+    import stat
+    import time
+    ctl = os.path.join(test_root, "gunicorn.ctl")
+    deadline = time.monotonic() + 10
+    while not os.path.exists(ctl) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stat.S_ISSOCK(os.stat(ctl).st_mode)
+    assert stat.S_IMODE(os.stat(ctl).st_mode) == 0o600
