@@ -100,7 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["crm_expo_plugins"] = {p.name: p for p in plugins}
     check_tables(plugins, db.metadata)
 
-    from .i18n import request_locale
+    from .i18n import request_locale, show_timezone
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
         [os.path.join(HERE, "translations")] + [p.translations_path for p in plugins])
     db.init_app(app)
@@ -110,7 +110,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.teardown_request(close_hot_connection)
     app.teardown_appcontext(close_hot_connection)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=request_locale)
+    babel.init_app(app, locale_selector=request_locale, timezone_selector=show_timezone)
     limiter.init_app(app)
     # Only single routes carry limits (@limiter.limit checks them in its own wrapper); no
     # default or blueprint limits exist for the before-request hook to apply, and it costs

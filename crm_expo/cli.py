@@ -15,6 +15,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import select
 
 from .database import checkpoint
+from .i18n import LOCALES
 from .plugins import PluginError
 
 
@@ -274,12 +275,18 @@ def import_cmd(kind, path, slug, dry_run):
 @click.argument("kind")
 @click.option("--show", "slug", required=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
-def report_cmd(kind, slug, output):
+@click.option("--lang", type=click.Choice(LOCALES), default=None,
+              help="Language of the report (default: CRM_EXPO_DEFAULT_LOCALE).")
+def report_cmd(kind, slug, output, lang):
+    from flask_babel import force_locale
+
     from .reports import available_reports
     reports = available_reports(current_app)
     if kind not in reports:
         fail(f"unknown report '{kind}' (available: {', '.join(sorted(reports)) or 'none'})")
-    pdf = reports[kind](_show(slug))
+    show = _show(slug)
+    with force_locale(lang or current_app.config.get("DEFAULT_LOCALE") or "zh"):
+        pdf = reports[kind](show)
     with open(output, "wb") as fh:
         fh.write(pdf)
     click.echo(f"wrote {output} ({len(pdf)} bytes)")

@@ -108,3 +108,18 @@ def xlsx_response(filename: str, header: Iterable[Any], rows: Iterable[Iterable[
     resp.headers["Content-Disposition"] = _disposition(filename)
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def sheet_time(value: dt.datetime | None) -> str:
+    """A stored (naive UTC) timestamp as a sheet shows it: in the show's zone (the one time-zone
+    rule of the pages), one sortable format whatever the language ("2027-01-06 09:12")."""
+    if value is None:
+        return ""
+    from .i18n import local_datetime
+    return local_datetime(value, "yyyy-MM-dd HH:mm")
+
+
+def time_header(title: str) -> str:
+    """A timestamp column's header names its zone: "Registered at (Asia/Shanghai)"."""
+    from .i18n import show_timezone
+    return f"{title} ({show_timezone()})"

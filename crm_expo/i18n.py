@@ -108,9 +108,34 @@ def parse_money(text: str, currency: str = "CNY", field: str | None = None) -> i
     return int(scaled)
 
 
+def show_timezone() -> str:
+    """The one time-zone rule: times are shown in the zone of the show the page is about
+    (``g.show``), else of the current show (the switcher's), else CRM_EXPO_TIMEZONE. It is
+    Flask-Babel's timezone selector, so every format_datetime follows it."""
+    from flask import g, has_app_context
+    if not has_app_context():
+        return "Asia/Shanghai"
+    show = g.get("show") if has_request_context() else None
+    if show is None and has_request_context():
+        try:
+            from .web import current_show
+            show = current_show()
+        except Exception:   # no database yet (the schema check's own error page)
+            show = None
+    return getattr(show, "timezone", None) or current_app.config.get("TIMEZONE", "Asia/Shanghai")
+
+
+def time_zone_label() -> str:
+    """The zone times are shown in, as a reader says it: "China (Shanghai) Time GMT+08:00"."""
+    from babel.dates import get_timezone, get_timezone_gmt, get_timezone_location
+    zone = get_timezone(show_timezone())
+    locale = get_locale() or "zh"
+    return f"{get_timezone_location(zone, locale=locale)} {get_timezone_gmt(dt.datetime.now(zone), locale=locale)}"
+
+
 def local_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
-    """A stored (naive UTC) timestamp shown in CRM_EXPO_TIMEZONE and the user's locale
-    (Flask-Babel converts from UTC to BABEL_DEFAULT_TIMEZONE, which create_app sets)."""
+    """A stored (naive UTC) timestamp shown in the show's zone (show_timezone, Flask-Babel's
+    timezone selector) in the reader's locale: one format per locale on every page."""
     return format_datetime(value, fmt) if value else ""
 
 
@@ -139,3 +164,16 @@ def gettext_anywhere(text: str, **kw) -> str:
         with force_locale(current_app.config.get("DEFAULT_LOCALE") or "zh"):
             return gettext(text, **kw)
     return gettext(text, **kw)
+
+
+def in_locale(text, locale: str) -> str:
+    """A lazy string (a code's title) in the given locale, whatever the reader's."""
+    from flask_babel import force_locale
+    with force_locale(locale):
+        return str(text)
+
+
+def bilingual(text) -> str:
+    """"中文 English" of a lazy title, for the documents printed in both languages."""
+    zh, en = in_locale(text, "zh"), in_locale(text, "en")
+    return zh if zh == en else f"{zh} {en}"

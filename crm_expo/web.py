@@ -30,9 +30,11 @@ from werkzeug.exceptions import HTTPException
 from . import hooks
 from .access import is_api_request, public, require
 from .extensions import db, login_manager
-from .i18n import LOCALE_NAMES, LOCALES, local_date, local_datetime, money
+from .i18n import LOCALE_NAMES, LOCALES, local_date, local_datetime, money, time_zone_label
 from .models import Show, User
+from .models.audit import actor_title
 from .permissions import can, role_may
+from .titles import code_title
 
 bp = Blueprint("main", __name__)
 
@@ -285,7 +287,12 @@ def init_app(app: Flask) -> None:
                 "get_locale": lambda: str(get_locale() or "zh"),
                 "all_shows": lambda: db.session.scalars(select(Show).order_by(Show.id.desc())).all(),
                 "money": money, "local_datetime": local_datetime, "local_date": local_date,
-                "plugin_enabled": plugin_enabled, "hook": hooks.render, "can": can}
+                "plugin_enabled": plugin_enabled, "hook": hooks.render, "can": can,
+                "time_zone_label": time_zone_label, "actor_title": actor_title}
+
+    @app.template_filter("code_title")
+    def code_title_filter(code, name):
+        return code_title(code, name)
 
     @app.template_filter("money")
     def money_filter(amount, currency="CNY"):

@@ -116,7 +116,11 @@ def audit_log():
     if action:
         stmt = stmt.where(AuditEntry.action.startswith(action))
     entries = db.paginate(stmt, page=page, per_page=50, error_out=False)
-    return render_template("admin/audit.html", entries=entries, action=action)
+    from ..models.audit import audit_changes
+    from ..titles import titles
+    actions = sorted(((code, str(title)) for code, title in titles("audit.action").items()), key=lambda a: a[1])
+    return render_template("admin/audit.html", entries=entries, action=action, actions=actions,
+                           audit_changes=audit_changes)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -4,12 +4,68 @@ import datetime as dt
 from typing import Any
 
 from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import utcnow
 from ..extensions import db
+from ..titles import code_title, extend, register
+
+# What the audit log's codes say to a reader. Plugins add theirs with titles.extend next to
+# their models; the page shows the title (in the reader's language) and keeps the code in a
+# tooltip for whoever filters by it.
+extend("audit.action", {
+    "login": _l("Signed in"), "login.failed": _l("Failed sign-in"), "login.locked": _l("Sign-in locked"),
+    "logout": _l("Signed out"), "setting.set": _l("Setting changed"), "show.copy": _l("Show copied"),
+    "show.create": _l("Show created"), "show.dates": _l("Show dates changed"),
+    "show.status": _l("Show status changed"), "token.create": _l("API token created"),
+    "token.revoke": _l("API token revoked"), "user.create": _l("User created"),
+    "user.enable": _l("User enabled"), "user.disable": _l("User disabled"),
+    "organization.merge": _l("Companies merged"), "person.merge": _l("People merged"),
+})
+extend("audit.object", {
+    "Show": _l("Show"), "User": _l("User"), "ApiToken": _l("API token"), "Setting": _l("Setting"),
+    "Organization": _l("Company"), "Person": _l("Person"), "Consent": _l("Consent"),
+})
+ACTOR_TITLES = register("audit.actor", {"system": _l("System"), "cli": _l("Command line")})
+
+
+# The fields of an object whose change the log spells out, each with its title and the code set
+# its values belong to (None: shown as stored), e.g. {"status": (_l("Status"), "booths.booking")}.
+_FIELDS: dict[str, dict[str, tuple]] = {}
+
+
+def audit_fields(object_type: str, fields: dict[str, tuple]) -> None:
+    _FIELDS.setdefault(object_type, {}).update(fields)
+
+
+def audit_changes(entry: AuditEntry) -> list[tuple[str, str, str]]:
+    """(field, before, after) of the fields registered for the entry's object, in the reader's
+    language: "Status: Reserved → Confirmed". The stored JSON stays as it was written."""
+    before, after = entry.before or {}, entry.after or {}
+    out = []
+    for key, (title, codes) in _FIELDS.get(entry.object_type, {}).items():
+        if key not in before and key not in after:
+            continue
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after and old == new:
+            continue
+
+        def shown(value, codes=codes):
+            if value is None or value == "":
+                return ""
+            return code_title(value, codes) if codes else str(value)
+        out.append((str(title), shown(old), shown(new)))
+    return out
+
+
+def actor_title(actor: str) -> str:
+    """The email of a user, "API token abcd1234" for a token, "System" for the machine."""
+    if actor.startswith("api:"):
+        return f"{_l('API token')} {actor[4:]}"
+    return code_title(actor, "audit.actor")
 
 
 class AuditEntry(db.Model):
@@ -68,3 +124,7 @@ def audit(action: str, obj: Any = None, *, before: dict | None = None, after: di
     )
     db.session.add(entry)
     return entry
+
+
+audit_fields("Show", {"status": (_l("Status"), "show.status")})
+audit_fields("User", {"role": (_l("Role"), "user.role")})

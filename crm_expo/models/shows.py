@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import utcnow
 from ..extensions import db
+from ..titles import register
 
 
 class ShowStatus(enum.StrEnum):
@@ -22,6 +23,8 @@ class ShowStatus(enum.StrEnum):
         return {"draft": _l("Draft"), "open": _l("Open for sales"), "live": _l("Live"),
                 "closed": _l("Ended")}[self.value]
 
+
+register("show.status", {s.value: s.title for s in ShowStatus})
 
 # draft → open → live → closed, one step at a time (closed is final).
 SHOW_TRANSITIONS = {"draft": {"open"}, "open": {"live", "draft"}, "live": {"closed"}, "closed": set()}

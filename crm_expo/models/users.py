@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import utcnow
 from ..extensions import db
+from ..titles import register
 from .contacts import Organization
 from .shows import Show
 
@@ -42,6 +43,9 @@ ROLE_TITLES = {
     "desk": _l("Registration desk"), "exhibitor": _l("Exhibitor (portal)"),
     "supplier": _l("Supplier (portal)"),
 }
+register("user.role", ROLE_TITLES)
+TOKEN_STATE_TITLES = register("token.state", {"active": _l("Active"), "revoked": _l("No longer valid"),
+                                              "expired": _l("Expired")})
 ROLE_VALUES = tuple(r.value for r in Role)
 STAFF_ROLES = ("admin", "organizer", "account_manager", "service_agent", "desk")
 _ROLES_SQL = ",".join(f"'{r}'" for r in ROLE_VALUES)

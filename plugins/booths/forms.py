@@ -5,6 +5,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, SubmitFie
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .operations import PAYMENT_METHODS
+from .operations.common import PAYMENT_METHOD_TITLES
 
 
 class HoldForm(FlaskForm):
@@ -30,7 +31,7 @@ class MoveForm(FlaskForm):
 
 class PaymentForm(FlaskForm):
     amount = StringField(_l("Amount"), validators=[DataRequired()])
-    method = SelectField(_l("Method"), choices=[(m, m) for m in PAYMENT_METHODS])
+    method = SelectField(_l("Method"), choices=[(m, PAYMENT_METHOD_TITLES[m]) for m in PAYMENT_METHODS])
     paid_on = DateField(_l("Date received"), validators=[Optional()])
     reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
     submit = SubmitField(_l("Record payment"))

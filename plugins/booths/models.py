@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
+from crm_expo.models.audit import audit_fields
+from crm_expo.titles import extend, register
 
 BOOTH_TYPES = ("shell", "raw", "corner", "peninsula", "island")
+TYPE_TITLES = register("booths.booth_type", {
+    "shell": _l("Shell scheme"), "raw": _l("Raw space"), "corner": _l("Corner booth"),
+    "peninsula": _l("Peninsula booth"), "island": _l("Island booth")})
 # A booking holds its booth in these states; every other state is history.
 ACTIVE_STATES = ("held", "reserved", "confirmed", "paid")
 BOOKING_STATES = ACTIVE_STATES + ("cancelled", "released", "expired")
+BOOKING_TITLES = register("booths.booking", {
+    "held": _l("Held"), "reserved": _l("Reserved"), "confirmed": _l("Confirmed"), "paid": _l("Paid"),
+    "cancelled": _l("Cancelled"), "released": _l("Released"), "expired": _l("Expired")})
 ACTIVE_SQL = "status IN ('held','reserved','confirmed','paid')"
 
 
@@ -211,3 +220,22 @@ class WaitlistEntry(db.Model):
     offered_at: Mapped[dt.datetime | None] = mapped_column()
     offer_until: Mapped[dt.datetime | None] = mapped_column()
     left_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+extend("audit.action", {
+    "booking.hold": _l("Booth held"), "booking.reserve": _l("Booking reserved"),
+    "booking.confirm": _l("Booking confirmed"), "booking.cancel": _l("Booking cancelled"),
+    "booking.release": _l("Booking released"), "booking.expire": _l("Hold expired"),
+    "booking.move": _l("Booking moved"), "booking.offer": _l("Booth offered from the waiting list"),
+    "booking.payment": _l("Payment recorded"), "booking.price_exception.request": _l("Price exception requested"),
+    "booking.price_exception.approve": _l("Price exception approved"), "booth.block": _l("Booth blocked or unblocked"),
+    "booth.create": _l("Booth added"), "booth.import": _l("Booths imported"), "booth.merge": _l("Booths merged"),
+    "booth.split": _l("Booth split"), "discount_rule.create": _l("Discount rule added"),
+    "discount_rule.edit": _l("Discount rule changed"), "discount_rule.retire": _l("Discount rule retired"),
+    "price_list.publish": _l("Price list published"), "waitlist.join": _l("Joined the waiting list"),
+    "waitlist.leave": _l("Left the waiting list"),
+})
+extend("audit.object", {"Booking": _l("Booking"), "Booth": _l("Booth"), "Hall": _l("Hall"),
+                        "PriceList": _l("Price list"), "DiscountRule": _l("Discount rule"),
+                        "Payment": _l("Payment"), "WaitlistEntry": _l("Waiting list entry")})
+audit_fields("Booking", {"status": (_l("Status"), "booths.booking")})

@@ -6,14 +6,19 @@ from flask_babel import gettext as _
 from reportlab.lib.pagesizes import A3, landscape
 
 from crm_expo.extensions import db
+from crm_expo.i18n import bilingual
 from crm_expo.models import Organization, Show
 from crm_expo.pdf import Spacer, document, mm, para, table
 from plugins.exhibitors.models import Exhibitor
 
 from . import operations as ops
-from .floorplan import hall_drawing
+from .floorplan import STATUS_TITLES, hall_drawing
+from .models import TYPE_TITLES
+from .operations.common import PAYMENT_METHOD_TITLES
 
-TYPE_ZH = {"shell": "标准展位", "raw": "光地", "corner": "角位", "peninsula": "半岛", "island": "岛位"}
+
+def _booth_type(code: str) -> str:
+    return bilingual(TYPE_TITLES[code]) if code in TYPE_TITLES else code
 
 
 def _money(minor: int, currency: str) -> str:
@@ -46,7 +51,7 @@ def contract_pdf(b) -> bytes:
     flow = [para(f"展位合同 Booth contract {b.contract_no}", "title"),
             para(f"{show.name_zh} / {show.name_en}", "h2"),
             para(f"参展商 Exhibitor: {org.name_zh} {org.name_en}"),
-            para(f"展位 Booth: {booth.code} · {booth.hall.code} · {TYPE_ZH[booth.type]} {booth.type} · "
+            para(f"展位 Booth: {booth.code} · {booth.hall.code} · {_booth_type(booth.type)} · "
                  f"{booth.width_cm / 100:g} × {booth.depth_cm / 100:g} m = {booth.area_m2:g} m² · "
                  f"开口 open sides {booth.open_sides}"),
             Spacer(1, 4 * mm), table(rows, col_widths=[110 * mm, 50 * mm]), Spacer(1, 8 * mm),
@@ -61,7 +66,7 @@ def invoice_pdf(payment) -> bytes:
             [f"展位 Booth {b.booth.code} · 合同 contract {b.contract_no}", _money(payment.amount_minor, payment.currency)]]
     flow = [para(f"收款发票 Invoice {payment.invoice_no}", "title"), para(f"{show.name_zh} / {show.name_en}", "h2"),
             para(f"付款方 Paid by: {org.name_zh} {org.name_en}"),
-            para(f"日期 Date: {payment.paid_on.isoformat()} · 方式 Method: {payment.method} · "
+            para(f"日期 Date: {payment.paid_on.isoformat()} · 方式 Method: {bilingual(PAYMENT_METHOD_TITLES.get(payment.method, payment.method))} · "
                  f"参考号 Reference: {payment.reference}"),
             Spacer(1, 4 * mm), table(rows, col_widths=[110 * mm, 50 * mm]), Spacer(1, 4 * mm),
             para(f"合同余额 Balance after this payment: {_money(b.balance_minor, b.currency)}")]
@@ -73,7 +78,9 @@ def floor_plan_pdf(show) -> bytes:
     for hall in ops.halls(show):
         flow += [para(f"{show.name_zh} / {show.name_en} — 展馆 Hall {hall.code}", "h2"),
                  hall_drawing(hall, ops.plan_rows(show, hall.id), 380 * mm), Spacer(1, 4 * mm)]
-    flow.append(para("图例 Legend: 绿 available 可售 · 黄 held 保留 · 橙 reserved 已预订 · 红 sold 已售 · 灰 blocked 不可售",
+    colours = {"available": "绿 green", "held": "黄 yellow", "reserved": "橙 orange", "sold": "红 red",
+               "blocked": "灰 grey"}
+    flow.append(para("图例 Legend: " + " · ".join(f"{colours[k]} {bilingual(STATUS_TITLES[k])}" for k in colours),
                      "small"))
     return document(flow, title=f"平面图 Floor plan {show.slug}", pagesize=landscape(A3))
 
@@ -86,7 +93,7 @@ def report_section(show) -> list:
             [_("Occupancy of sellable space"), f"{f['occupancy_pct']}%"],
             [_("Revenue booked"), _money(f["revenue_booked_minor"], f["currency"])],
             [_("Revenue received"), _money(f["revenue_received_minor"], f["currency"])]]
-    rows += [[_("m² of %(type)s booths", type=f"{TYPE_ZH[t]} {t}"), f"{a:g}"] for t, a in f["m2_by_type"].items()]
+    rows += [[_("m² of %(type)s booths", type=TYPE_TITLES.get(t, t)), f"{a:g}"] for t, a in f["m2_by_type"].items()]
     rows += [[_("m² in hall %(hall)s", hall=h), f"{a:g}"] for h, a in f["m2_by_hall"].items()]
     return [para(_("Booths"), "h2"), table(rows, col_widths=[110 * mm, 50 * mm]),
             para(_("Holds are not counted: only reserved, confirmed and paid bookings are contracted space."),

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from flask import render_template
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-BOOKING_TITLES = {"held": _l("Held"), "reserved": _l("Reserved"), "confirmed": _l("Confirmed"), "paid": _l("Paid"),
-                  "cancelled": _l("Cancelled"), "released": _l("Released"), "expired": _l("Expired")}
+from .models import BOOKING_TITLES
 
 
 def exhibitor_bookings(show, exhibitor) -> Markup | None:

@@ -6,14 +6,13 @@ import os
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from crm_expo.access import public, require
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
-from crm_expo.i18n import parse_money
+from crm_expo.i18n import local_datetime, parse_money
 from crm_expo.models import Organization
 from crm_expo.permissions import can
 from plugins.exhibitors.models import Exhibitor
@@ -35,12 +34,10 @@ from .forms import (
     SplitForm,
     WaitlistForm,
 )
-from .models import BOOTH_TYPES, Booking, Booth, Payment
+from .models import BOOKING_TITLES, BOOTH_TYPES, TYPE_TITLES, Booking, Booth, Payment
 
 bp = Blueprint("booths", __name__, template_folder="templates")
 HERE = os.path.dirname(os.path.abspath(__file__))
-TYPE_TITLES = {"shell": _l("Shell scheme"), "raw": _l("Raw space"), "corner": _l("Corner booth"),
-               "peninsula": _l("Peninsula booth"), "island": _l("Island booth")}
 
 
 @bp.app_context_processor
@@ -134,7 +131,7 @@ def booth(code):
             flash(str(exc), "error")
         else:
             flash(_("Booth %(code)s is held until %(until)s.", code=b.code,
-                    until=booking.held_until.strftime("%Y-%m-%d %H:%M UTC")), "success")
+                    until=local_datetime(booking.held_until, "short")), "success")
             return redirect(url_for("booths.portal") if portal else url_for("booths.booking", booking_id=booking.id))
     booking = None
     if row is not None and row.booking_id and not portal:
@@ -533,7 +530,7 @@ def deviations_csv():
     header = [_("Booth"), _("Exhibitor"), _("List price"), _("Price"), _("Discount rule"), _("Exception reason"),
               _("Status")]
     rows = [[code, name_zh or name_en, f"{b.list_price_minor / 100:.2f}", f"{b.price_minor / 100:.2f}", rule or "",
-             b.exception_reason, b.status] for b, code, name_zh, name_en, rule in ops.price_deviations(show)]
+             b.exception_reason, str(BOOKING_TITLES.get(b.status, b.status))] for b, code, name_zh, name_en, rule in ops.price_deviations(show)]
     from crm_expo.exports import csv_response
     return csv_response(f"price-deviations-{show.slug}.csv", header, rows)
 

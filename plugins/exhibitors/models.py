@@ -15,6 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Person, User
+from crm_expo.models.audit import audit_fields
+from crm_expo.titles import extend, register
 
 STATUSES = ("applied", "under_review", "approved", "rejected", "withdrawn")
 STATUS_TITLES = {"applied": _l("Applied"), "under_review": _l("Under review"), "approved": _l("Approved"),
@@ -174,3 +176,19 @@ class ExhibitorDocument(db.Model):
     @property
     def review_title(self):
         return REVIEW_TITLES[self.review]
+
+
+extend("audit.action", {
+    "exhibitor.create": _l("Exhibitor added"), "exhibitor.update": _l("Exhibitor changed"),
+    "exhibitor.status": _l("Exhibitor status changed"), "exhibitor.import": _l("Exhibitors imported"),
+    "exhibitor.document.upload": _l("Document uploaded"), "exhibitor.document.review": _l("Document reviewed"),
+    "exhibitor.staff.add": _l("Staff member added"), "exhibitor.staff.remove": _l("Staff member removed"),
+    "exhibitors.category.create": _l("Product category added"),
+    "exhibitors.required_documents": _l("Required documents changed"),
+})
+extend("audit.object", {"Exhibitor": _l("Exhibitor"), "ExhibitorDocument": _l("Document"),
+                        "ExhibitorStaff": _l("Exhibitor staff"), "ExhibitorCategory": _l("Product category")})
+register("exhibitors.status", STATUS_TITLES)
+register("exhibitors.document_review", REVIEW_TITLES)
+audit_fields("Exhibitor", {"status": (_l("Status"), "exhibitors.status"),
+                           "review": (_l("Document review"), "exhibitors.document_review")})

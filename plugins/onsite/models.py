@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
+from crm_expo.titles import extend, register
 
 SCAN_RESULTS = ("ok", "already_in", "unknown", "not_allowed")
 
@@ -134,6 +136,9 @@ class ServiceEvent(db.Model):
     from_status: Mapped[str] = mapped_column(String(16), default="")
     to_status: Mapped[str] = mapped_column(String(16), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # the customer's satisfaction given at this step (close / reopen): the page words it in the
+    # reader's language, the note keeps only what a person wrote
+    satisfaction: Mapped[int | None] = mapped_column(default=None)
     request: Mapped[ServiceRequest] = relationship(back_populates="events")
 
 
@@ -171,3 +176,11 @@ class Notice(db.Model):
     requests_seen: Mapped[int] = mapped_column(default=0)   # how many requests it answers
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+# What a scan's result says to a reader (Scan.result; the desk's answers are operations.REASONS).
+SCAN_RESULT_TITLES = register("onsite.scan_result", {
+    "ok": _l("Admitted"), "already_in": _l("Already checked in today"), "unknown": _l("Unknown badge code"),
+    "not_allowed": _l("Not admitted by the admission rules")})
+extend("audit.action", {"onsite.notice": _l("Notice published")})
+extend("audit.object", {"Notice": _l("Notice"), "ServiceRequest": _l("Service request"), "Lead": _l("Lead")})

@@ -433,7 +433,8 @@ def open_request(show: Show, *, category: str, description: str, kind: str = "re
     return req
 
 
-def _step(req: ServiceRequest, action: str, allowed_from: tuple, to: str | None, note: str, user) -> str:
+def _step(req: ServiceRequest, action: str, allowed_from: tuple, to: str | None, note: str, user,
+          satisfaction: int | None = None) -> str:
     if req.status not in allowed_from:
         raise OnsiteError(_("A request that is %(status)s cannot be %(action)s.",
                             status=str(STATUS_TITLES[req.status]), action=str(ACTION_TITLES[action])))
@@ -446,7 +447,7 @@ def _step(req: ServiceRequest, action: str, allowed_from: tuple, to: str | None,
         if old == "new" and req.first_response_at is None:
             req.first_response_at = now
     req.events.append(ServiceEvent(at=now, user_id=getattr(user, "id", None), action=action, from_status=old,
-                                   to_status=req.status, note=(note or "").strip()))
+                                   to_status=req.status, note=(note or "").strip(), satisfaction=satisfaction))
     return old
 
 
@@ -504,12 +505,12 @@ def give_feedback(req: ServiceRequest, note: str, satisfaction: int | None = Non
             return req
         req.satisfaction = satisfaction
         if satisfaction >= SATISFIED:
-            _step(req, "close", ("feedback_given",), "closed", _("Satisfaction %(n)d", n=satisfaction), user)
+            _step(req, "close", ("feedback_given",), "closed", "", user, satisfaction=satisfaction)
             req.closed_at = now
             signals.send_after_commit(signals.service_request_closed, req)
         else:
             _step(req, "reopen", ("feedback_given",), "assigned" if (req.department or req.supplier_organization_id)
-                  else "new", _("Not satisfied (%(n)d): %(note)s", n=satisfaction, note=note or ""), user)
+                  else "new", note, user, satisfaction=satisfaction)
             req.reopen_count += 1
             req.resolved_at = None
             # A reopened request gets a fresh SLA target: the customer is waiting again.

@@ -117,12 +117,16 @@ def render_badges(badges: list[dict], size: str = "a6") -> bytes:
 
 def attendance_report(show, figures: dict) -> bytes:
     """The audited attendance report: each figure with how it was counted."""
+    from crm_expo.i18n import local_date, local_name
     from crm_expo.pdf import Spacer, document, para, table
+
+    from .models import SCAN_RESULT_TITLES
     f = figures
-    flow = [para(_("Attendance report"), "title"), para(f"{show.name_zh} / {show.name_en}", "h2"),
-            para(_("Every figure is counted from the scan records of the gates (table onsite_scan): one row per "
-                   "scan, admitted or refused, with gate, desk, time and reason. Visitors are trade visitors, "
-                   "public and VIP guests; exhibitor staff and media are never counted as visitors.")),
+    refused = ", ".join(f"{SCAN_RESULT_TITLES.get(k, k)}: {v}" for k, v in sorted(f["refused"].items()))
+    flow = [para(_("Attendance report"), "title"), para(local_name(show.name_zh, show.name_en), "h2"),
+            para(_("Every figure is counted from the scan records of the gates: one record per scan, admitted "
+                   "or refused, with gate, desk, time and reason. Visitors are trade visitors, public and VIP "
+                   "guests; exhibitor staff and media are never counted as visitors.")),
             Spacer(1, 6 * mm),
             table([[_("Figure"), _("Value"), _("How it is counted")],
                    [_("Unique visitors"), str(f["unique_visitors"]),
@@ -137,9 +141,8 @@ def attendance_report(show, figures: dict) -> bytes:
                   col_widths=[55 * mm, 25 * mm, 94 * mm]),
             Spacer(1, 6 * mm), para(_("Per day"), "h2"),
             table([[_("Day"), _("Unique visitors"), _("Entries"), _("Trade"), _("Public")]] +
-                  [[d["day"].isoformat(), str(d["unique"]), str(d["entries"]), str(d["trade"]), str(d["public"])]
+                  [[local_date(d["day"]), str(d["unique"]), str(d["entries"]), str(d["trade"]), str(d["public"])]
                    for d in f["days"]]),
             Spacer(1, 6 * mm),
-            para(_("Refused scans: %(items)s", items=", ".join(f"{k} {v}" for k, v in sorted(f["refused"].items()))
-                   or "0"))]
+            para(_("Refused scans: %(items)s", items=refused or "0"))]
     return document(flow, title=_("Attendance report") + f" — {show.slug}")

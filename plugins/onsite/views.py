@@ -311,8 +311,15 @@ def portal():
 
 
 # --- lead scanning (exhibitor portal) -----------------------------------------------------------
-LEAD_HEADER = ("lead", "category", "name", "name_en", "company", "email", "phone", "rating", "notes", "tags",
-               "scans", "at")
+LEAD_COLUMNS = ("lead", "category", "name", "name_en", "company", "email", "phone", "rating", "notes", "tags",
+                "scans", "at")
+
+
+def _lead_header() -> list[str]:
+    """The leads export's column titles in the reader's language (the keys of LEAD_COLUMNS)."""
+    from crm_expo.exports import time_header
+    return [_("Lead"), _("Category"), _("Name"), _("Name (English)"), _("Company"), _("Email"), _("Phone"),
+            _("Rating"), _("Notes"), _("Tags"), _("Scans"), time_header(_("Last scanned at"))]
 
 
 @bp.route("/leads", methods=["GET", "POST"])
@@ -341,7 +348,7 @@ def leads():
 @bp.route("/leads.<fmt>")
 @require("onsite.portal")
 def leads_export(fmt):
-    from crm_expo.exports import csv_response, xlsx_response
+    from crm_expo.exports import csv_response, sheet_time, xlsx_response
     show = g.show
     if fmt not in ("csv", "xlsx"):
         abort(404)
@@ -349,8 +356,8 @@ def leads_export(fmt):
         rows = ops.lead_rows(show, current_user.organization_id)
     except DomainError:
         abort(403)
-    data = [[r[k] for k in LEAD_HEADER] for r in rows]
-    return (csv_response if fmt == "csv" else xlsx_response)(f"leads-{show.slug}.{fmt}", LEAD_HEADER, data)
+    data = [[sheet_time(r[k]) if k == "at" else r[k] for k in LEAD_COLUMNS] for r in rows]
+    return (csv_response if fmt == "csv" else xlsx_response)(f"leads-{show.slug}.{fmt}", _lead_header(), data)
 
 
 @bp.route("/leads/counts")

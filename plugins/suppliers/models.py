@@ -15,6 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Person
+from crm_expo.models.audit import audit_fields
+from crm_expo.titles import extend, register
 from plugins.exhibitors.models import Exhibitor  # the plugin requires exhibitors (service orders)
 
 # DOMAIN.md §6, the service categories (code → zh/en label through the catalogue).
@@ -217,3 +219,18 @@ class ServiceOrderLine(db.Model):
     def name(self) -> str:
         en = str(get_locale() or "zh").startswith("en")
         return (self.name_en or self.name_zh) if en else (self.name_zh or self.name_en)
+
+
+extend("audit.action", {
+    "supplier.create": _l("Supplier added"), "supplier.update": _l("Supplier changed"),
+    "supplier.import": _l("Suppliers imported"), "supplier.appoint": _l("Supplier appointed"),
+    "supplier.contact.add": _l("Contact added"), "supplier.contact.remove": _l("Contact removed"),
+    "supplier.item.create": _l("Catalogue item added"), "supplier.item.update": _l("Catalogue item changed"),
+    "supplier.order.place": _l("Service order placed"), "supplier.order.confirmed": _l("Service order confirmed"),
+    "supplier.order.delivered": _l("Service order delivered"), "supplier.order.cancelled": _l("Service order cancelled"),
+})
+extend("audit.object", {"Supplier": _l("Supplier"), "Appointment": _l("Appointment"),
+                        "CatalogueItem": _l("Catalogue item"), "ServiceOrder": _l("Service order"),
+                        "SupplierContact": _l("Supplier contact")})
+register("suppliers.order", ORDER_STATUS_TITLES)
+audit_fields("ServiceOrder", {"status": (_l("Status"), "suppliers.order")})

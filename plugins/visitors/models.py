@@ -17,6 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm_expo.database import utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Person, Show
+from crm_expo.models.audit import audit_fields
+from crm_expo.titles import extend, register
 
 CATEGORIES = ("trade", "public", "media", "vip", "exhibitor_staff")
 CATEGORY_TITLES = {
@@ -34,6 +36,12 @@ CONCESSIONS = ("", "disabled", "student", "senior")
 CONCESSION_TITLES = {"": _l("None"), "disabled": _l("Disabled visitor"), "student": _l("Student"),
                      "senior": _l("Senior")}
 QUESTION_KINDS = ("single", "multiple", "text")
+QUESTION_KIND_TITLES = register("visitors.question_kind", {
+    "single": _l("One choice"), "multiple": _l("Several choices"), "text": _l("Free text")})
+# Where a registration came from (Registration.source).
+SOURCE_TITLES = register("visitors.source", {
+    "self": _l("Self-registration"), "staff": _l("Entered by staff"), "import": _l("Import"),
+    "api": _l("API"), "generate": _l("Generated (demo data)"), "desk": _l("Walk-in at the desk")})
 
 BADGE_CODE_LENGTH = 12
 
@@ -174,3 +182,19 @@ class BusinessCard(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+extend("audit.action", {
+    "visitors.register": _l("Visitor registered"), "visitors.bulk_register": _l("Visitors registered in bulk"),
+    "visitors.update": _l("Visitor changed"), "visitors.cancel": _l("Registration cancelled"),
+    "visitors.verify": _l("Trade visitor reviewed"), "visitors.badge.replace": _l("Badge replaced"),
+    "visitors.card.upload": _l("Business card uploaded"), "visitors.question.save": _l("Question saved"),
+    "visitors.rule.add": _l("Admission rule added"), "visitors.rule.delete": _l("Admission rule deleted"),
+})
+extend("audit.object", {"Registration": _l("Registration"), "Question": _l("Question"),
+                        "AdmissionRule": _l("Admission rule"), "BadgeCode": _l("Badge code"),
+                        "BusinessCard": _l("Business card")})
+register("visitors.category", CATEGORY_TITLES)
+register("visitors.verification", VERIFICATION_TITLES)
+audit_fields("Registration", {"category": (_l("Category"), "visitors.category"),
+                              "verification": (_l("Verification"), "visitors.verification")})

@@ -673,8 +673,12 @@ def visitor_page(show: Show, position: Position, *, category: str = "", verifica
     return page
 
 
-EXPORT_HEADER = ("id", "category", "verification", "name_zh", "name_en", "company", "job_title", "email",
-                 "phone", "marketing_consent", "share_consent", "registered_at")
+def export_header() -> list[str]:
+    """The export's column titles, in the reader's language (the columns of export_rows)."""
+    from crm_expo.exports import time_header
+    return [_("Id"), _("Category"), _("Verification"), _("Name (Chinese)"), _("Name (English)"), _("Company"),
+            _("Job title"), _("Email"), _("Phone"), _("Consents to marketing"),
+            _("Consents to sharing with exhibitors"), time_header(_("Registered at"))]
 
 
 def export_rows(show: Show, *, for_exhibitors: bool = False, **filters):
@@ -688,12 +692,17 @@ def export_rows(show: Show, *, for_exhibitors: bool = False, **filters):
         Registration.created_at).outerjoin(Organization, Organization.id == Person.organization_id)
     if for_exhibitors:
         stmt = stmt.where(_consent_exists("share_with_exhibitors"))
+    from crm_expo.exports import sheet_time
+    # translated once, not once per row: the reader's language
+    categories = {k: str(v) for k, v in CATEGORY_TITLES.items()}
+    verifications = {k: str(v) for k, v in VERIFICATION_TITLES.items()}
+    yes, no = _("yes"), _("no")
     for row in db.session.execute(stmt.execution_options(yield_per=2000)):
         (rid, cat, ver, nzh, nen, ozh, oen, job, email, phone, marketing, share, created) = row
         contact_ok = share if for_exhibitors else marketing
-        yield (rid, cat, ver, nzh, nen, ozh or oen or "", job, email if contact_ok else "",
-               phone if contact_ok else "", "yes" if marketing else "no", "yes" if share else "no",
-               created.strftime("%Y-%m-%d %H:%M") if created else "")
+        yield (rid, categories.get(cat, cat), verifications.get(ver, ver), nzh, nen, ozh or oen or "", job,
+               email if contact_ok else "", phone if contact_ok else "", yes if marketing else no,
+               yes if share else no, sheet_time(created))
 
 
 def figures(show: Show, counts: dict | None = None) -> dict:
@@ -713,5 +722,5 @@ def keys_for(name_zh: str, name_en: str, email: str, phone: str, company_zh: str
 __all__ = ["VisitorError", "COUNTED_CATEGORIES", "register_visitor", "registration_by_code",
            "admission_decision", "replace_badge_code", "get_registration", "verify_registration",
            "update_registration", "cancel_registration", "attach_business_card", "add_admission_rule",
-           "ticket_price", "visitor_query", "visitor_page", "export_rows", "figures", "save_question", "questions_for",
+           "ticket_price", "visitor_query", "visitor_page", "export_rows", "export_header", "figures", "save_question", "questions_for",
            "normalize_code"]

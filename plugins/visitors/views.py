@@ -270,7 +270,7 @@ def export(fmt):
     filters.pop("sort")
     rows = list(ops.export_rows(show, **filters))
     name = f"visitors-{show.slug}.{fmt}"
-    return (csv_response if fmt == "csv" else xlsx_response)(name, ops.EXPORT_HEADER, rows)
+    return (csv_response if fmt == "csv" else xlsx_response)(name, ops.export_header(), rows)
 
 
 # --- admission rules ---------------------------------------------------------------------

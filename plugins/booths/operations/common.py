@@ -3,6 +3,7 @@ look-ups of a booth, a booking and an exhibitor inside a write transaction."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm_expo import signals
@@ -10,6 +11,7 @@ from crm_expo.database import is_sqlite, utcnow
 from crm_expo.errors import DomainError
 from crm_expo.extensions import db
 from crm_expo.models import Show, audit
+from crm_expo.titles import register
 from plugins.exhibitors.models import Exhibitor
 
 from ..models import (
@@ -22,6 +24,9 @@ DEFAULT_SETTINGS = {"booths.hold_minutes": 60 * 24 * 3, "booths.offer_minutes": 
                     "booths.previous_show": ""}
 
 PAYMENT_METHODS = ("bank_transfer", "cash", "card", "alipay", "wechat", "other")
+PAYMENT_METHOD_TITLES = register("booths.payment_method", {
+    "bank_transfer": _l("Bank transfer"), "cash": _l("Cash"), "card": _l("Card"), "alipay": _l("Alipay"),
+    "wechat": _l("WeChat Pay"), "other": _l("Other")})
 
 
 class BoothError(DomainError):

@@ -25,7 +25,7 @@ def test_book_a_booth_by_clicking_it_on_the_floor_plan(page, live_server):
     page.select_option("#hold-form select[name=exhibitor]", label="深圳电子有限公司")
     page.click("#hold-form input[type=submit]")
     page.wait_for_selector("#booking-status")
-    assert page.inner_text("#booking-status").startswith("held")
+    assert page.inner_text("#booking-status").startswith("Held")
     page.click("#reserve")
     page.wait_for_selector("text=C-00001")
     page.goto(live_server + f"/shows/{show.slug}/booths/")

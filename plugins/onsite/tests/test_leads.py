@@ -41,7 +41,8 @@ def test_rescan_updates_one_lead_and_consent_controls_what_is_shown(client, app)
     assert "吴敏" not in page and "秘密公司" not in page and "Public" in page
     exported = client.get(f"/shows/{show.slug}/onsite/leads.csv")
     rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["lead", "category", "name"] and len(rows) == 3
+    assert rows[0][:3] == ["Lead", "Category", "Name"] and len(rows) == 3
+    assert rows[0][-1] == "Last scanned at (Asia/Shanghai)"
     assert any("周杰" in r for r in rows) and not any("吴敏" in r for r in rows)
     assert client.get(f"/shows/{show.slug}/onsite/leads.xlsx").status_code == 200
 

@@ -207,11 +207,11 @@ def orders():
 @bp.route("/orders/export.<fmt>")
 @require("suppliers.orders")
 def export_orders(fmt):
-    from crm_expo.exports import csv_response, xlsx_response
+    from crm_expo.exports import csv_response, sheet_time, time_header, xlsx_response
     if fmt not in ("csv", "xlsx"):
         abort(404)
     show = g.show
-    header = [_("Order"), _("Status"), _("Placed at (UTC)"), _("Exhibitor"), _("Supplier"), _("Item"),
+    header = [_("Order"), _("Status"), time_header(_("Placed at")), _("Exhibitor"), _("Supplier"), _("Item"),
               _("Service category"), _("Quantity"), _("Unit"), _("Unit price"), _("Late surcharge applied"),
               _("Line total"), _("Currency"), _("Notes"), _("Cancellation reason")]
 
@@ -221,7 +221,7 @@ def export_orders(fmt):
     status_titles = {k: str(v) for k, v in ORDER_STATUS_TITLES.items()}
     category_titles = {k: str(v) for k, v in CATEGORIES.items()}
     yes, no = _("yes"), _("no")
-    rows = ([r[0], status_titles.get(r[1], r[1]), r[2].strftime("%Y-%m-%d %H:%M"), r[3] or r[4], r[5] or r[6],
+    rows = ([r[0], status_titles.get(r[1], r[1]), sheet_time(r[2]), r[3] or r[4], r[5] or r[6],
              r[7] or r[8], category_titles.get(r[9], r[9]), r[10], r[11], amount(r[12], r[15]), yes if r[13] else no,
              amount(r[14], r[15]), r[15], r[16], r[17]]
             for r in ops.order_export_rows(show, **order_filters()))
