@@ -44,6 +44,8 @@ def _whole_words(codes) -> re.Pattern:
 
 def visible_text(page: str) -> str:
     page = re.sub(r"(?s)<(script|style|code|textarea)\b.*?</\1>", " ", page)
+    # what people typed (a request's words, its keywords), marked class="free-text" on the page
+    page = re.sub(r'(?s)<(\w+)\b[^>]*class="[^"]*\bfree-text\b[^"]*"[^>]*>.*?</\1>', " ", page)
     page = re.sub(r"(?s)<!--.*?-->|<[^>]+>", " ", page)
     return re.sub(r"\s+", " ", html.unescape(page))
 
@@ -57,12 +59,13 @@ def _login(client, email):
 
 def _record_pages() -> list[str]:
     """One page of each kind of record the menus lead to, found in the demo's data."""
+    from crm_expo.models import Show
     from plugins.booths.models import Booking, Payment
     from plugins.exhibitors.models import Exhibitor
     from plugins.onsite.models import ServiceRequest
     from plugins.suppliers.models import ServiceOrder
     from plugins.visitors.models import Registration
-    slug = "food-expo-2027"
+    slug = db.session.scalar(select(Show.slug).where(Show.status == "live"))
     pages = ["/admin/audit", "/admin/shows", "/admin/users", "/admin/tokens", "/"]
     for booking in db.session.scalars(select(Booking).order_by(Booking.id).limit(40)):
         pages.append(f"/shows/{slug}/booths/booking/{booking.id}")
