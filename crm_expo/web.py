@@ -255,11 +255,19 @@ def _security_headers(response):
         response.headers.setdefault(name, value)
     # A signed-in page, an API answer or a personal PDF must not stay in a shared browser's
     # or proxy's cache (a desk's tablet, a hotel's computer); the static assets may.
-    if not (request.endpoint or "").endswith("static") and (is_api_request() or current_user.is_authenticated):
-        response.headers.setdefault("Cache-Control", "no-store")
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    private = not (request.endpoint or "").endswith("static") and (is_api_request() or current_user.is_authenticated)
+    for name, value in private_headers(current_app.config, private):
+        response.headers.setdefault(name, value)
     return response
+
+
+def private_headers(config, private: bool) -> list[tuple[str, str]]:
+    """no-store on a private answer; HSTS whenever the session cookie is HTTPS-only (the API's
+    fast lane sends the same)."""
+    out = [("Cache-Control", "no-store")] if private else []
+    if config.get("SESSION_COOKIE_SECURE"):
+        out.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return out
 
 
 def init_app(app: Flask) -> None:

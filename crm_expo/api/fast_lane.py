@@ -32,7 +32,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from ..access import bearer_token
 from ..errors import DomainError
 from ..i18n import accepted_language, parsed_locale
-from ..web import SECURITY_HEADERS, SERVER_ERROR, log_server_error, schema_checked
+from ..web import SECURITY_HEADERS, SERVER_ERROR, log_server_error, private_headers, schema_checked
 from . import authenticate_token, error_json, require_role, show_for
 
 MAX_BODY = 16 * 1024   # a scan is about 100 bytes; anything bigger takes the normal path
@@ -90,7 +90,7 @@ class FastLane:
             body = (app.json.dumps(answer, separators=(",", ":")) + "\n").encode()
         start_response(f"{status} {HTTP_STATUS_CODES[status]}",
                        [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                        *SECURITY_HEADERS])
+                        *SECURITY_HEADERS, *private_headers(app.config, True)])
         return [body]
 
     def _take(self, environ) -> tuple | None:
