@@ -37,10 +37,11 @@ def load_demo(app: Flask, seed: int = 2027) -> bool:
         show = create_show("food-expo-2027", "2027中国国际食品博览会", start, 3,
                            name_en="China International Food Expo 2027", venue="上海新国际博览中心 SNIEC",
                            halls=["W1", "W2", "E1"], timezone=app.config["TIMEZONE"],
-                           currency=app.config["CURRENCY"])
+                           currency=app.config["CURRENCY"], series="food-expo")
         past = create_show("food-expo-2026", "2026中国国际食品博览会", start - dt.timedelta(days=365), 3,
                            name_en="China International Food Expo 2026", venue="上海新国际博览中心 SNIEC",
-                           halls=["W1", "W2"], timezone=app.config["TIMEZONE"], currency=app.config["CURRENCY"])
+                           halls=["W1", "W2"], timezone=app.config["TIMEZONE"], currency=app.config["CURRENCY"],
+                           series="food-expo")
         past.status = "closed"
         show.status = "open"
         exhibitor_org = Organization(name_zh="上海美味食品有限公司", name_en="Shanghai Meiwei Foods Co., Ltd.",
