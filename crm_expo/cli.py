@@ -121,7 +121,10 @@ def shows_group():
 @click.option("--days", type=int, default=3, show_default=True)
 @click.option("--timezone", default=None)
 @click.option("--currency", default=None)
-def shows_create(slug, name, name_en, venue, start, days, timezone, currency):
+@click.option("--series", default=None, help="code of the series (the show's yearly editions); created if new")
+@click.option("--series-name", default="", help="name of a new series (default: the show's name without the year)")
+@click.option("--series-name-en", default="")
+def shows_create(slug, name, name_en, venue, start, days, timezone, currency, series, series_name, series_name_en):
     from .operations import CoreError, create_show
     try:
         start_date = dt.date.fromisoformat(start)
@@ -130,21 +133,27 @@ def shows_create(slug, name, name_en, venue, start, days, timezone, currency):
     try:
         show = create_show(slug, name, start_date, days, name_en=name_en, venue=venue,
                            timezone=timezone or current_app.config["TIMEZONE"],
-                           currency=currency or current_app.config["CURRENCY"], user=None)
+                           currency=currency or current_app.config["CURRENCY"], series=series,
+                           series_name_zh=series_name, series_name_en=series_name_en, user=None)
     except CoreError as exc:
         fail(str(exc))
-    click.echo(f"created show {show.slug} ({show.start} – {show.end})")
+    in_series = f", series {show.series.slug}" if show.series else ""
+    click.echo(f"created show {show.slug} ({show.start} – {show.end}{in_series})")
 
 
 @shows_group.command("list")
 def shows_list():
+    from sqlalchemy.orm import selectinload
+
     from .extensions import db
     from .models import Show
-    rows = db.session.scalars(select(Show).order_by(Show.id)).all()
+    rows = db.session.scalars(select(Show).options(selectinload(Show.series), selectinload(Show.days))
+                              .order_by(Show.id)).all()
     if not rows:
         click.echo("no shows yet (crm-expo shows create …)")
     for s in rows:
-        click.echo(f"{s.slug:<24} {s.status:<7} {s.start} +{len(s.days)}d  {s.name_zh} / {s.name_en}")
+        series = s.series.slug if s.series else "-"
+        click.echo(f"{s.slug:<24} {series:<20} {s.status:<7} {s.start} +{len(s.days)}d  {s.name_zh} / {s.name_en}")
 
 
 @shows_group.command("copy", help="Set up show TO (created if it does not exist) from show FROM: halls, booths, "

@@ -1,7 +1,9 @@
 """Set up a new edition from the last one: ``crm-expo shows copy FROM TO --start DATE``.
 
-The core creates the new show (or takes an empty one), copies its own part (the show's halls
-list and its settings), then asks every loaded plugin, in ``requires`` order, to copy its
+The core creates the new show (or takes an empty one), puts it in the source's series (a
+source without a series gets one first: its code without the year, see
+``operations.series_slug_of``; a target already in a series keeps it), copies its own part
+(the show's halls list and its settings), then asks every loaded plugin, in ``requires`` order, to copy its
 part through the page hook ``show.copy`` (``handler(source, target, report, replace)``).
 A plugin refuses to copy onto a show that already has its set-up (booths: a show with
 booths) unless ``replace``. The copy, with the creation of the new show, is one transaction: a
@@ -90,6 +92,16 @@ def _copy_core(source: Show, target: Show, report: CopyReport, replace: bool) ->
     report.add("settings", _l("Settings"), len(copied))
 
 
+def _join_series(source: Show, target: Show, created: bool, user) -> None:
+    from .operations import series_for, series_name_of, series_slug_of, set_show_series
+    if source.series is None:
+        series = series_for(series_slug_of(source.slug), name_zh=series_name_of(source.name_zh or source.name_en),
+                            name_en=series_name_of(source.name_en), user=user)
+        set_show_series(source, series, user=user)
+    if created or target.series is None:
+        set_show_series(target, source.series, user=user)
+
+
 def copy_show(source_slug: str, target_slug: str, start: dt.date, *, name: str | None = None,
               replace: bool = False, user=None) -> tuple[Show, CopyReport]:
     """Copy ``source_slug``'s set-up into ``target_slug`` (created when it does not exist)."""
@@ -102,7 +114,8 @@ def copy_show(source_slug: str, target_slug: str, start: dt.date, *, name: str |
     report = CopyReport()
     with transaction():     # one transaction with the new show: a copy that fails leaves no show behind
         target = db.session.scalar(select(Show).where(Show.slug == target_slug))
-        if target is None:
+        created = target is None
+        if created:
             target = create_show(target_slug, name or source.name_zh, start, len(source.days) or 1,
                                  name_en="" if name else source.name_en, venue=source.venue, halls=source.halls,
                                  timezone=source.timezone, currency=source.currency, user=user)
@@ -110,6 +123,7 @@ def copy_show(source_slug: str, target_slug: str, start: dt.date, *, name: str |
             raise CopyError(_("A show cannot be copied onto itself."), field="to")
         elif start != target.start:
             _move_days(target, start)
+        _join_series(source, target, created, user)
         _copy_core(source, target, report, replace)
         for _plugin, handler in hooks.handlers("show.copy"):
             handler(source=source, target=target, report=report, replace=replace)

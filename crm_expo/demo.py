@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from .extensions import db
-from .models import Organization, Show, User, set_setting
+from .models import Organization, Show, User
 from .operations import create_show, create_user
 
 DEMO_PASSWORD = "demo-password"
@@ -43,7 +43,7 @@ def load_demo(app: Flask, seed: int = 2027) -> bool:
         start = today - dt.timedelta(days=1)          # live: opened yesterday, three days
         past_start = _a_year_before(start)
         common = {"venue": "上海新国际博览中心 SNIEC", "timezone": app.config["TIMEZONE"],
-                  "currency": app.config["CURRENCY"]}
+                  "currency": app.config["CURRENCY"], "series": "food-expo"}
         past = create_show(f"food-expo-{past_start.year}", f"{past_start.year}中国国际食品博览会", past_start, 3,
                            name_en=f"China International Food Expo {past_start.year}", halls=["W1", "W2"], **common)
         show = create_show(f"food-expo-{start.year}", f"{start.year}中国国际食品博览会", start, 3,
@@ -67,8 +67,6 @@ def load_demo(app: Flask, seed: int = 2027) -> bool:
             if plugin.generate is not None:
                 plugin.generate(past, {k: v // 2 for k, v in DEMO_COUNTS.items()}, random.Random(f"{seed}:past:{plugin.name}"))
                 plugin.generate(show, dict(DEMO_COUNTS), random.Random(f"{seed}:{plugin.name}"))
-        if "booths" in app.extensions["crm_expo_plugins"]:
-            set_setting("booths.previous_show", past.slug, show)    # the two editions form a series
         for plugin in plugins:
             if plugin.demo is not None:
                 plugin.demo(show, orgs, random.Random(f"{seed}:demo:{plugin.name}"))

@@ -1,4 +1,4 @@
-"""Core operations: shows, users, API tokens. Plain functions, no request object; each is
+"""Core operations: shows and their series, users, API tokens. Plain functions, no request object; each is
 one transaction and audited. Raise :class:`CoreError` with a message for the user."""
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import get_currency_name
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import false, func, select
 
 from . import signals
 from .contacts import normalise
 from .database import transaction, utcnow
 from .errors import DomainError
 from .extensions import db
-from .models import ApiToken, Organization, Show, ShowDay, User, audit
+from .models import ApiToken, Organization, Show, ShowDay, ShowSeries, User, audit
 from .models.shows import SHOW_TRANSITIONS
 from .models.users import ROLE_VALUES
 
@@ -29,12 +29,102 @@ class CoreError(DomainError):
     code = "invalid"
 
 
+_YEAR_IN_NAME = re.compile(r"\s*(19|20)\d{2}\s*年?\s*")
+_YEAR_IN_SLUG = (re.compile(r"[-_]?(19|20)\d{2}$"), re.compile(r"^(19|20)\d{2}[-_]?"))
+
+
+def series_name_of(name: str) -> str:
+    """A series' name from an edition's: the year taken out ("2027中国国际食品博览会" →
+    "中国国际食品博览会"); the name itself when nothing else is left."""
+    base = _YEAR_IN_NAME.sub(" ", name or "").strip(" -–·")
+    return base or (name or "")
+
+
+def series_slug_of(slug: str) -> str:
+    """A series' code from an edition's: its code without the year (food-expo-2027 → food-expo)."""
+    base = _YEAR_IN_SLUG[1].sub("", _YEAR_IN_SLUG[0].sub("", slug)).strip("-_")
+    return base if SLUG.match(base) else slug
+
+
+def series_by_slug(slug: str) -> ShowSeries | None:
+    return db.session.scalar(select(ShowSeries).where(ShowSeries.slug == (slug or "").strip().lower()))
+
+
+def check_series_slug(slug: str) -> str:
+    slug = (slug or "").strip().lower()
+    if not SLUG.match(slug):
+        raise CoreError(_("The series code must be 2–63 lower-case letters, digits or dashes: %(slug)s", slug=slug),
+                        field="series")
+    return slug
+
+
+def series_for(slug: str, *, name_zh: str = "", name_en: str = "", user=None) -> ShowSeries:
+    """The series with this code, created (with this name) when it does not exist yet; in the
+    caller's transaction when there is one."""
+    slug = check_series_slug(slug)
+    found = series_by_slug(slug)
+    if found is not None:
+        return found
+    if not (name_zh or name_en):
+        raise CoreError(_("A new series needs a name."), field="series_name")
+    taken = CoreError(_("A series with the code %(slug)s exists already.", slug=slug), field="series")
+    with transaction(constraint_errors={"uq_show_series_slug": taken}):
+        series = ShowSeries(slug=slug, name_zh=name_zh or name_en, name_en=name_en)
+        db.session.add(series)
+        db.session.flush()
+        audit("series.create", series, user=user, after={"slug": slug, "name_zh": series.name_zh,
+                                                        "name_en": series.name_en})
+    return series
+
+
+def set_show_series(show: Show, series: ShowSeries | None, user=None) -> Show:
+    """Put a show in a series (None: take it out of its series)."""
+    with transaction():
+        before = show.series.slug if show.series else None
+        show.series = series
+        audit("show.series", show, user=user, show_id=show.id, before={"series": before},
+              after={"series": series.slug if series else None})
+    return show
+
+
+def _editions_before(show: Show):
+    """(SELECT of the shows of ``show``'s series that started before it, their first day)."""
+    first_day = (select(ShowDay.show_id, func.min(ShowDay.date).label("first"))
+                 .group_by(ShowDay.show_id).subquery())
+    stmt = (select(Show).join(first_day, first_day.c.show_id == Show.id)
+            .where(Show.series_id == show.series_id, Show.id != show.id))
+    if show.series_id is None or show.start is None:
+        return stmt.where(false()), first_day.c.first
+    return stmt.where(first_day.c.first < show.start), first_day.c.first
+
+
+def earlier_editions(show: Show):
+    """A SELECT of the ids of the shows of ``show``'s series whose first day is before this
+    one's (none when the show has no series or no days)."""
+    stmt, _first = _editions_before(show)
+    return stmt.with_only_columns(Show.id)
+
+
+def previous_edition(show: Show) -> Show | None:
+    """The latest show of the same series whose first day is before this one's; None when
+    there is none (no series, no days, the first edition). The edition every comparison with
+    "last year" and the booths' rebooking window use."""
+    stmt, first = _editions_before(show)
+    return db.session.scalar(stmt.order_by(first.desc(), Show.id.desc()).limit(1))
+
+
 def create_show(slug: str, name_zh: str, start: dt.date, days: int, *, name_en: str = "", venue: str = "",
                 halls=None, timezone: str = "Asia/Shanghai", currency: str = "CNY",
-                opens: dt.time = dt.time(9, 0), closes: dt.time = dt.time(17, 0), user=None) -> Show:
+                opens: dt.time = dt.time(9, 0), closes: dt.time = dt.time(17, 0),
+                series: str | ShowSeries | None = None, series_name_zh: str = "", series_name_en: str = "",
+                user=None) -> Show:
+    """A new show (edition). ``series``: a series or its code; a code not seen before makes a
+    new series, named ``series_name_zh``/``series_name_en`` or after the show without its year."""
     slug = (slug or "").strip().lower()
     if not SLUG.match(slug):
         raise CoreError(_("The show code must be 2–63 lower-case letters, digits or dashes: %(slug)s", slug=slug))
+    if isinstance(series, str):
+        series = check_series_slug(series)
     if not (name_zh or name_en):
         raise CoreError(_("A show needs a name."))
     if not 1 <= days <= 60:
@@ -53,13 +143,17 @@ def create_show(slug: str, name_zh: str, start: dt.date, days: int, *, name_en: 
         raise CoreError(_("A show with the code %(slug)s exists already.", slug=slug))
     taken = CoreError(_("A show with the code %(slug)s exists already.", slug=slug), field="slug")
     with transaction(constraint_errors={"uq_shows_slug": taken}):
+        if isinstance(series, str):
+            series = series_for(series, name_zh=series_name_zh or series_name_of(name_zh or name_en),
+                                name_en=series_name_en or series_name_of(name_en), user=user)
         show = Show(slug=slug, name_zh=name_zh or name_en, name_en=name_en, venue=venue, halls=list(halls or []),
-                    timezone=timezone, currency=currency)
+                    timezone=timezone, currency=currency, series=series)
         show.days = [ShowDay(date=start + dt.timedelta(days=i), opens=opens, closes=closes) for i in range(days)]
         db.session.add(show)
         db.session.flush()
         audit("show.create", show, user=user, show_id=show.id,
-              after={"slug": slug, "name_zh": show.name_zh, "start": start, "days": days})
+              after={"slug": slug, "name_zh": show.name_zh, "start": start, "days": days,
+                     "series": series.slug if series else None})
         signals.send_after_commit(signals.show_created, show)
     return show
 

@@ -12,8 +12,7 @@ KEY = "booths.hold_minutes"
 
 
 def _booths_form(**values):
-    data = {"plugin": "booths", "booths__hold_minutes": "4320", "booths__offer_minutes": "2880",
-            "booths__previous_show": ""}
+    data = {"plugin": "booths", "booths__hold_minutes": "4320", "booths__offer_minutes": "2880"}
     data.update(values)
     return data
 

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from crm_expo.config import ALL_PLUGINS
 from crm_expo.demo import load_demo
 from crm_expo.extensions import db
-from crm_expo.models import Setting, Show, get_setting
+from crm_expo.models import Setting, Show
+from crm_expo.operations import previous_edition
 from plugins.booths import operations as booth_ops
 from plugins.booths.models import Booth, DiscountRule, Hall, PriceList
 from plugins.booths.tests.helpers import make_exhibitor
@@ -58,7 +59,11 @@ def test_copy_the_demos_closed_edition_then_book_a_booth(app, cli):
         assert _count(model, new) == _count(model, past), model
     assert f"Product categories: {_count(ExhibitorCategory, past)}" in r.stdout
     assert f"Booths: {_count(Booth, past)}" in r.stdout and "Supplier appointments" in r.stdout
-    assert get_setting("booths.previous_show", new) == source
+    # the new edition joins the source's series, and so the source is its previous edition
+    assert new.series_id == past.series_id and new.series.slug == "food-expo"
+    earlier = [s for s in db.session.scalars(select(Show).where(Show.series_id == past.series_id))
+               if s.start < new.start]
+    assert previous_edition(new) == max(earlier, key=lambda s: s.start)
     past_settings = {k for k in db.session.scalars(select(Setting.key).where(Setting.show_id == past.id))}
     assert past_settings <= {k for k in db.session.scalars(select(Setting.key).where(Setting.show_id == new.id))}
     # the new edition sells: a booth is held and reserved at the copied price list

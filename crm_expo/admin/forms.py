@@ -13,7 +13,20 @@ class ShowForm(FlaskForm):
     venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
     start = DateField(_l("First day"), validators=[DataRequired()])
     days = IntegerField(_l("Days"), default=3, validators=[DataRequired(), NumberRange(1, 60)])
+    series = StringField(_l("Series (code)"), validators=[Optional(), Length(max=63)],
+                         description=_l("The show's yearly editions, e.g. food-expo; a new code makes a new series."))
+    series_name = StringField(_l("Name of a new series"), validators=[Optional(), Length(max=200)],
+                              description=_l("Empty: the show's name without the year."))
     submit = SubmitField(_l("Create show"))
+
+
+class ShowSeriesForm(FlaskForm):
+    series = StringField(_l("Series (code)"), validators=[Optional(), Length(max=63)],
+                         description=_l("Empty: the show belongs to no series (it has no previous edition)."))
+    series_name = StringField(_l("Series name (Chinese)"), validators=[Optional(), Length(max=200)],
+                                 description=_l("Only for a new series; empty: the show's name without the year."))
+    series_name_en = StringField(_l("Series name (English)"), validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Save series"))
 
 
 class ShowDatesForm(FlaskForm):

@@ -3,17 +3,19 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import operations
 from ..access import require
 from ..database import transaction
 from ..errors import DomainError
 from ..extensions import db
-from ..models import ApiToken, AuditEntry, Show, User
+from ..models import ApiToken, AuditEntry, Show, ShowSeries, ShowStatus, User
 from .forms import (
     ActionForm,
     ShowDatesForm,
     ShowForm,
+    ShowSeriesForm,
     UserForm,
     settings_form_class,
     settings_form_data,
@@ -31,14 +33,56 @@ def shows():
         try:
             show = operations.create_show(form.slug.data, form.name_zh.data, form.start.data, form.days.data,
                                           name_en=form.name_en.data or "", venue=form.venue.data or "",
-                                          user=current_user)
+                                          series=(form.series.data or "").strip() or None,
+                                          series_name_zh=form.series_name.data or "", user=current_user)
         except DomainError as exc:
-            flash(str(exc), "error")
+            db.session.rollback()
+            _refusal(form, exc)
         else:
             flash(_("Show %(name)s created.", name=show.name), "success")
             return redirect(url_for("admin.shows"))
-    rows = db.session.scalars(select(Show).order_by(Show.id.desc())).all()
-    return render_template("admin/shows.html", shows=rows, form=form)
+    rows = db.session.scalars(select(Show).options(selectinload(Show.series), selectinload(Show.days))
+                              .order_by(Show.id.desc())).all()
+    return render_template("admin/shows.html", shows=rows, form=form, all_series=_all_series(),
+                           statuses={s.value: s.title for s in ShowStatus})
+
+
+def _all_series():
+    return db.session.scalars(select(ShowSeries).order_by(ShowSeries.slug)).all()
+
+
+def _refusal(form, exc: DomainError) -> None:
+    """A refusal on the field it names when the form has it, else as a message."""
+    target = getattr(form, exc.field, None) if exc.field else None
+    if target is not None and hasattr(target, "errors"):
+        target.errors = [*target.errors, str(exc)]
+    else:
+        flash(str(exc), "error")
+
+
+@bp.route("/shows/<int:show_id>/series", methods=["GET", "POST"])
+@require("admin.shows")
+def show_series(show_id):
+    """Put a show in a series (an existing code, or a new one with its name), or in none."""
+    show = db.get_or_404(Show, show_id)
+    form = ShowSeriesForm(data={"series": show.series.slug if show.series else ""}
+                          if request.method == "GET" else None)
+    if form.validate_on_submit():
+        code = (form.series.data or "").strip()
+        try:
+            series = operations.series_for(
+                code, name_zh=form.series_name.data or operations.series_name_of(show.name_zh),
+                name_en=form.series_name_en.data or operations.series_name_of(show.name_en),
+                user=current_user) if code else None
+            operations.set_show_series(show, series, user=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            _refusal(form, exc)
+        else:
+            flash(_("Series of %(name)s saved.", name=show.name), "success")
+            return redirect(url_for("admin.shows"))
+    return render_template("admin/show_series.html", show=show, form=form, all_series=_all_series(),
+                           previous=operations.previous_edition(show))
 
 
 @bp.route("/shows/<int:show_id>/dates", methods=["GET", "POST"])

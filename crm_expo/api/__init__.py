@@ -25,6 +25,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import DateTime, Integer, String, func, select, update
+from sqlalchemy.orm import selectinload
 
 from ..access import bearer_token, is_api_request
 from ..database import DATABASE_INT_MAX, FastStatement, close_hot_connection, hot_connection, transaction, utcnow
@@ -266,10 +267,16 @@ def _out_of_range(value, path: str, depth: int) -> str:
     return ""
 
 
+def series_json(series) -> dict | None:
+    if series is None:
+        return None
+    return {"slug": series.slug, "name": series.name, "name_zh": series.name_zh, "name_en": series.name_en}
+
+
 def show_json(show: Show) -> dict:
     return {"slug": show.slug, "name_zh": show.name_zh, "name_en": show.name_en, "venue": show.venue,
-            "status": show.status, "timezone": show.timezone, "currency": show.currency,
-            "halls": show.halls or [],
+            "series": series_json(show.series), "status": show.status, "timezone": show.timezone,
+            "currency": show.currency, "halls": show.halls or [],
             "days": [{"date": d.date.isoformat(), "opens": d.opens.strftime("%H:%M"),
                       "closes": d.closes.strftime("%H:%M")} for d in show.days]}
 
@@ -288,7 +295,7 @@ def list_shows():
         200: {description: "{items: [show], total, page, per_page}"}
         401: {description: missing, invalid, revoked or expired token}
     """
-    stmt = select(Show).order_by(Show.id)
+    stmt = select(Show).options(selectinload(Show.series), selectinload(Show.days)).order_by(Show.id)
     token = getattr(request, "api_token", None)
     if token is not None:
         stmt = stmt.where(Show.id == token.show_id)
@@ -313,11 +320,12 @@ def get_show(show):
 @api_bp.patch("/shows/<slug>")
 @api_require("admin.shows")
 def patch_show(show):
-    """Change a show's dates (``start`` with ``days`` or ``end``) and/or its status
-    (draft → open → live → closed, one step at a time).
+    """Change a show's dates (``start`` with ``days`` or ``end``), its status (draft → open →
+    live → closed, one step at a time) and/or its series (the code of an existing series, or
+    null to take it out of its series).
     ---
     patch:
-      summary: Change a show's dates or status
+      summary: Change a show's dates, status or series
       requestBody:
         content:
           application/json:
@@ -328,6 +336,7 @@ def patch_show(show):
                 days: {type: integer, minimum: 1, maximum: 60}
                 end: {type: string, format: date, description: "last day (instead of days)"}
                 status: {type: string, enum: [draft, open, live, closed]}
+                series: {type: string, nullable: true, description: "code of an existing series; null: none"}
       responses:
         200: {description: the show}
         400: {description: "a field is wrong (error.field names it); nothing written"}
@@ -336,7 +345,7 @@ def patch_show(show):
     from .. import operations
     from ..models.shows import SHOW_TRANSITIONS
     data = json_body()
-    unknown = sorted(set(data) - {"start", "days", "end", "status"})
+    unknown = sorted(set(data) - {"start", "days", "end", "status", "series"})
     if unknown:
         raise ApiError(400, "bad_value", _("Unknown field %(field)s.", field=unknown[0]), field=unknown[0])
 
@@ -372,11 +381,21 @@ def patch_show(show):
         # checked before the dates are written, so a refused step leaves the show as it was
         raise operations.CoreError(_("A show cannot go from %(old)s to %(new)s.", old=show.status, new=status),
                                    field="status")
+    series = show.series
+    if "series" in data:
+        code = data["series"]
+        if code is not None and not isinstance(code, str):
+            raise ApiError(400, "bad_value", _("series must be the code of a series or null."), field="series")
+        series = operations.series_by_slug(code) if code else None
+        if code and series is None:
+            raise ApiError(400, "unknown_series", _("No series with the code %(slug)s.", slug=code), field="series")
     user = getattr(g, "api_user", None)
     if dates is not None:
         operations.change_show_dates(show, *dates, user=user)
     if status is not None and status != show.status:
         operations.change_show_status(show, status, user=user)
+    if series is not show.series:       # last: it cannot be refused once checked
+        operations.set_show_series(show, series, user=user)
     return jsonify(show_json(show))
 
 

@@ -30,8 +30,29 @@ register("show.status", {s.value: s.title for s in ShowStatus})
 SHOW_TRANSITIONS = {"draft": {"open"}, "open": {"live", "draft"}, "live": {"closed"}, "closed": set()}
 
 
+class ShowSeries(db.Model):
+    """A trade show's editions, year after year ("Food Expo": food-expo-2026, food-expo-2027).
+    The previous edition of a show is derived from its series and the dates
+    (``crm_expo.operations.previous_edition``)."""
+    __tablename__ = "show_series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    shows: Mapped[list[Show]] = relationship(back_populates="series")
+
+    @property
+    def name(self) -> str:
+        from ..i18n import local_name
+        return local_name(self.name_zh, self.name_en)
+
+    def __repr__(self):
+        return f"<ShowSeries {self.slug}>"
+
+
 class Show(db.Model):
-    """One edition of a trade show ("Food Expo 2027")."""
+    """One edition of a trade show ("Food Expo 2027"), of a series (nullable: a show may stand alone)."""
     __tablename__ = "shows"
     __table_args__ = (
         CheckConstraint("status IN ('draft','open','live','closed')", name="status"),
@@ -47,6 +68,10 @@ class Show(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     status: Mapped[str] = mapped_column(String(16), default=ShowStatus.draft.value)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # No ON DELETE: a series that still has editions cannot be deleted (and on SQLite the
+    # column is added in place, where an inline REFERENCES' options cannot be reflected).
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("show_series.id"), index=True)
+    series: Mapped[ShowSeries | None] = relationship(back_populates="shows")
     days: Mapped[list[ShowDay]] = relationship(back_populates="show", order_by="ShowDay.date",
                                                  cascade="all, delete-orphan")
 

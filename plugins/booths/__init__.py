@@ -82,9 +82,6 @@ SETTINGS = {
         "int", ops.DEFAULT_SETTINGS["booths.offer_minutes"], _l("Rebooking offer time (minutes)"),
         _l("How long a returning exhibitor's previous booth is offered to it before it is released."),
         min=1, max=60 * 24 * 90),
-    "booths.previous_show": SettingSpec(
-        "str", ops.DEFAULT_SETTINGS["booths.previous_show"], _l("Previous edition (show code)"),
-        _l("The show whose exhibitors are offered their booth again; empty: no rebooking window.")),
 }
 
 plugin = Plugin(

@@ -1,5 +1,6 @@
 """show.copy hook: halls, booths, the price list and the current discount rules of the last
-edition; the new edition's rebooking window points at it (booths.previous_show)."""
+edition. (The core puts the new edition in the source's series, so its rebooking window
+finds the source as its previous edition.)"""
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -7,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 
 from crm_expo.copying import CopyError, clone_rows, count_rows, delete_rows, shift_date
 from crm_expo.database import utcnow
-from crm_expo.models import set_setting
 
 from .models import Booking, Booth, DiscountRule, Hall, PriceList
 
@@ -38,7 +38,6 @@ def copy_show(source, target, report, replace: bool) -> None:
         return values
     prices = clone_rows(PriceList, source, target, change=price_list)
     rules = clone_rows(DiscountRule, source, target, where=(DiscountRule.retired_at.is_(None),))
-    set_setting("booths.previous_show", source.slug, target)
     report.add("booths.halls", _l("Halls"), len(halls))
     report.add("booths.booths", _l("Booths"), len(booths))
     report.add("booths.price_list", _l("Price list"), len(prices))

@@ -72,7 +72,6 @@ from .waitlist import (
     leave_waitlist,
     offer_outcome,
     previous_booth_code,
-    previous_show,
     priority_points,
     waitlist_history,
     waitlist_json,
@@ -80,4 +79,4 @@ from .waitlist import (
     waitlist_stmt,
 )
 
-__all__ = ['Booking', 'BoothError', 'DEFAULT_SETTINGS', 'OUTCOME_TITLES', 'PAYMENT_METHODS', 'Payment', 'WAITLIST_TITLES', 'add_booth', 'add_discount_rule', 'approve_price_exception', 'booking_json', 'bookings_for_exhibitor', 'bookings_for_organization', 'booth_by_code', 'booth_row', 'booth_rows', 'cancel', 'check_booth_fields', 'confirm', 'customer_history', 'discount_rules', 'discount_rules_stmt', 'edit_discount_rule', 'exhibitor_of_organization', 'expire_holds', 'figures', 'generate', 'get_booking', 'get_or_create_hall', 'get_waitlist_entry', 'hall_svg', 'halls', 'hold_booth', 'import_rows', 'is_overdue', 'join_waitlist', 'leave_waitlist', 'merge_booths', 'move', 'next_number', 'offer_outcome', 'offer_previous_booths', 'overlapping_booth', 'plan_geometry', 'plan_live', 'plan_rows', 'previous_booth_code', 'previous_show', 'price_deviations', 'price_list', 'priority_points', 'publish_price_list', 'quote', 'record_payment', 'release', 'request_price_exception', 'reserve', 'retire_discount_rule', 'rule_applies', 'rule_bookings', 'rule_json', 'set_blocked', 'split_booth', 'utcnow', 'waitlist_history', 'waitlist_json', 'waitlist_queues', 'waitlist_stmt']
+__all__ = ['Booking', 'BoothError', 'DEFAULT_SETTINGS', 'OUTCOME_TITLES', 'PAYMENT_METHODS', 'Payment', 'WAITLIST_TITLES', 'add_booth', 'add_discount_rule', 'approve_price_exception', 'booking_json', 'bookings_for_exhibitor', 'bookings_for_organization', 'booth_by_code', 'booth_row', 'booth_rows', 'cancel', 'check_booth_fields', 'confirm', 'customer_history', 'discount_rules', 'discount_rules_stmt', 'edit_discount_rule', 'exhibitor_of_organization', 'expire_holds', 'figures', 'generate', 'get_booking', 'get_or_create_hall', 'get_waitlist_entry', 'hall_svg', 'halls', 'hold_booth', 'import_rows', 'is_overdue', 'join_waitlist', 'leave_waitlist', 'merge_booths', 'move', 'next_number', 'offer_outcome', 'offer_previous_booths', 'overlapping_booth', 'plan_geometry', 'plan_live', 'plan_rows', 'previous_booth_code', 'price_deviations', 'price_list', 'priority_points', 'publish_price_list', 'quote', 'record_payment', 'release', 'request_price_exception', 'reserve', 'retire_discount_rule', 'rule_applies', 'rule_bookings', 'rule_json', 'set_blocked', 'split_booth', 'utcnow', 'waitlist_history', 'waitlist_json', 'waitlist_queues', 'waitlist_stmt']

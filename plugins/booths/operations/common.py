@@ -20,8 +20,7 @@ from ..models import (
     Booth,
 )
 
-DEFAULT_SETTINGS = {"booths.hold_minutes": 60 * 24 * 3, "booths.offer_minutes": 60 * 24 * 2,
-                    "booths.previous_show": ""}
+DEFAULT_SETTINGS = {"booths.hold_minutes": 60 * 24 * 3, "booths.offer_minutes": 60 * 24 * 2}
 
 PAYMENT_METHODS = ("bank_transfer", "cash", "card", "alipay", "wechat", "other")
 PAYMENT_METHOD_TITLES = register("booths.payment_method", {

@@ -12,6 +12,7 @@ from crm_expo import signals
 from crm_expo.database import is_sqlite, transaction, utcnow
 from crm_expo.extensions import db
 from crm_expo.models import Organization, Show, audit, get_setting
+from crm_expo.operations import earlier_editions, previous_edition
 from plugins.exhibitors.models import Exhibitor
 
 from ..models import (
@@ -203,21 +204,16 @@ def _announce_offers(offers) -> None:
             signals.send_after_commit(signals.booking_changed, offer, old=None, new="held", user=None)
 
 
-def previous_show(show: Show) -> Show | None:
-    """Shows form a series through the setting 'booths.previous_show' (the slug of the
-    edition before this one)."""
-    slug = get_setting("booths.previous_show", show)
-    return db.session.scalar(select(Show).where(Show.slug == slug)) if slug else None
-
-
 def priority_points(show: Show) -> list[dict]:
     """Returning exhibitors of this show ranked for rebooking: 10 points per edition
-    attended, 1 per 10 000 (major units) spent, 5 per edition paid in full by the due date."""
+    attended, 1 per 10 000 (major units) spent, 5 per edition paid in full by the due date.
+    Only the earlier editions of the show's series count (a show without a series has no
+    returning exhibitors)."""
     org_editions = (select(Exhibitor.organization_id.label("org"), func.count(func.distinct(Booking.show_id)).label("n"),
                            func.sum(Booking.paid_minor).label("spent"),
                            func.sum(case((Booking.status == "paid", 1), else_=0)).label("paid"))
                     .join(Booking, Booking.exhibitor_id == Exhibitor.id)
-                    .where(Booking.status.in_(("confirmed", "paid")), Booking.show_id != show.id)
+                    .where(Booking.status.in_(("confirmed", "paid")), Booking.show_id.in_(earlier_editions(show)))
                     .group_by(Exhibitor.organization_id).subquery())
     rows = db.session.execute(
         select(Exhibitor.id, Organization.name_zh, Organization.name_en, org_editions.c.n, org_editions.c.spent,
@@ -231,7 +227,7 @@ def priority_points(show: Show) -> list[dict]:
 
 
 def previous_booth_code(show: Show, exhibitor: Exhibitor) -> str | None:
-    prev = previous_show(show)
+    prev = previous_edition(show)
     if prev is None:
         return None
     return db.session.scalar(

@@ -9,7 +9,7 @@ from crm_expo.extensions import db
 from crm_expo.models import AuditEntry
 from plugins.booths import operations as ops
 from plugins.booths.models import Booking, Payment
-from tests.factories import make_user
+from tests.factories import make_org, make_user
 
 from .helpers import booth_show, make_exhibitor
 
@@ -255,23 +255,52 @@ def test_customer_history_lists_booths_per_edition(app):
     assert len(mine) == 1 and "A101" in mine[0]["value"] and "9 m²" in mine[0]["value"]
 
 
+def _edition(series: str, year: int):
+    """A booth show of ``series`` starting on 10 May of ``year``."""
+    from crm_expo.operations import change_show_dates, series_for, set_show_series
+    show = booth_show()
+    change_show_dates(show, dt.date(year, 5, 10), 3)
+    set_show_series(show, series_for(series, name_zh=f"{series}展"))
+    return show
+
+
 def test_rebooking_offers_previous_booth_by_priority(app):
-    from crm_expo.models import Setting
-    last = booth_show()
+    from crm_expo.models import Organization
+    last = _edition("foodexpo", 2026)
     org_ex = make_exhibitor(last, "老客户公司")
     b = ops.hold_booth(last, "A103", org_ex.id)
     ops.reserve(b)
     ops.record_payment(b, 900_000)
-    nxt = booth_show()
-    db.session.add(Setting(show_id=nxt.id, key="booths.previous_show", value=last.slug))
-    db.session.commit()
-    returning = make_exhibitor(nxt, org=db.session.get(__import__("crm_expo.models", fromlist=["Organization"]).Organization,
-                                                       org_ex.organization_id))
+    nxt = _edition("foodexpo", 2027)
+    returning = make_exhibitor(nxt, org=db.session.get(Organization, org_ex.organization_id))
     make_exhibitor(nxt)                                   # a newcomer gets no points
     ranking = ops.priority_points(nxt)
     assert [r["exhibitor_id"] for r in ranking] == [returning.id] and ranking[0]["points"] == 10 + 0 + 5
     offers = ops.offer_previous_booths(nxt)
     assert [(o.booth.code, o.exhibitor_id, o.status) for o in offers] == [("A103", returning.id, "held")]
+
+
+def test_rebooking_priority_counts_editions_of_the_same_series_only(app):
+    from crm_expo.models import Organization
+    wine = _edition("wine-fair", 2026)              # another series' show, earlier
+    food_2025 = _edition("foodexpo", 2025)
+    food_2026 = _edition("foodexpo", 2026)
+    food_2027 = _edition("foodexpo", 2027)
+    later = _edition("foodexpo", 2028)              # a later edition does not count either
+    loyal, wine_only = make_org("两届老客户"), make_org("葡萄酒展客户")
+    for show, org, code in ((food_2025, loyal, "A101"), (food_2026, loyal, "A102"), (wine, wine_only, "A101"),
+                            (later, wine_only, "A104")):
+        booking = ops.hold_booth(show, code, make_exhibitor(show, org=org).id)
+        ops.reserve(booking)
+        ops.record_payment(booking, booking.price_minor)
+    back = make_exhibitor(food_2027, org=db.session.get(Organization, loyal.id))
+    stranger = make_exhibitor(food_2027, org=db.session.get(Organization, wine_only.id))
+    ranking = ops.priority_points(food_2027)
+    assert [(r["exhibitor_id"], r["editions"]) for r in ranking] == [(back.id, 2)]
+    assert stranger.id not in {r["exhibitor_id"] for r in ranking}
+    # the window offers the booth of the previous edition (2026), not the older one
+    offers = ops.offer_previous_booths(food_2027)
+    assert [(o.booth.code, o.exhibitor_id) for o in offers] == [("A102", back.id)]
 
 
 def test_generate_lays_out_booths_and_books_some_deterministically(app):
