@@ -24,10 +24,12 @@ extend("audit.action", {
     "token.revoke": _l("API token revoked"), "user.create": _l("User created"),
     "user.enable": _l("User enabled"), "user.disable": _l("User disabled"),
     "organization.merge": _l("Companies merged"), "person.merge": _l("People merged"),
+    "series.create": _l("Show series created"), "show.series": _l("Show series changed"),
 })
 extend("audit.object", {
     "Show": _l("Show"), "User": _l("User"), "ApiToken": _l("API token"), "Setting": _l("Setting"),
     "Organization": _l("Company"), "Person": _l("Person"), "Consent": _l("Consent"),
+    "ShowSeries": _l("Show series"),
 })
 ACTOR_TITLES = register("audit.actor", {"system": _l("System"), "cli": _l("Command line")})
 
