@@ -218,14 +218,41 @@ def tokens_group():
 @click.option("--show", "slug", required=True)
 @click.option("--name", default="")
 @click.option("--org", "org_id", type=int, default=None)
-def tokens_create(role, slug, name, org_id):
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=None,
+              help="the token stops working after this many days (default: until revoked)")
+def tokens_create(role, slug, name, org_id, expires_days):
+    import datetime as dt
+
+    from .database import utcnow
     from .operations import CoreError, create_token
     show = _show(slug)
+    expires_at = utcnow() + dt.timedelta(days=expires_days) if expires_days else None
     try:
-        _token, plain = create_token(show, role, name=name, organization_id=org_id)
+        _token, plain = create_token(show, role, name=name, organization_id=org_id, expires_at=expires_at)
     except CoreError as exc:
         fail(str(exc))
     click.echo(plain)
+
+
+# --- audit ---------------------------------------------------------------------------------------
+@click.group("audit", help="The audit log.")
+def audit_group():
+    pass
+
+
+@audit_group.command("verify", help="Check the hash chain of the money entries (bookings, prices, payments, "
+                                    "discounts, erasures); exit 1 at the first broken link.")
+def audit_verify():
+    from .models.audit import verify_chain
+    checked, broken, why = verify_chain()
+    if broken is None:
+        click.echo(f"audit chain intact: {checked} entries")
+        return
+    what = {"changed": "its contents were changed after it was written",
+            "missing": "the entry before it was removed, or it was inserted out of order"}[why]
+    click.echo(f"audit chain broken at entry {broken.id} ({broken.action}, {broken.at:%Y-%m-%d %H:%M:%S} UTC): "
+               f"{what}; {checked} entries before it are intact", err=True)
+    sys.exit(1)
 
 
 # --- plugins, generate, import, report ----------------------------------------------------------
@@ -373,7 +400,7 @@ def serve_cmd(host, port, workers, threads, timeout):
     server.run(app, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
 
 
-CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, plugins_cmd, generate_cmd, import_cmd,
+CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, audit_group, plugins_cmd, generate_cmd, import_cmd,
                  report_cmd, demo_cmd, serve_cmd)
 
 

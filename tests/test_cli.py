@@ -124,3 +124,23 @@ def test_every_command_on_a_fresh_database_says_how_to_set_it_up(cli, app, tmp_p
         assert r.returncode == 2, (command, r.stdout, r.stderr)
         assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, (command, r.stderr)
         assert "not set up" in r.stderr and "crm-expo db upgrade" in r.stderr, (command, r.stderr)
+
+
+def test_a_token_can_be_made_to_expire(app, tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from crm_expo.database import utcnow
+    from crm_expo.extensions import db
+    from crm_expo.models import ApiToken
+    from tests.factories import make_show
+    show = make_show()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tokens", "create", "--role", "desk", "--show", show.slug, "--expires-days", "3"])
+    assert result.exit_code == 0, result.output
+    token = db.session.scalar(select(ApiToken).order_by(ApiToken.id.desc()))
+    left = token.expires_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)
+    assert dt.timedelta(days=2, hours=23) < left <= dt.timedelta(days=3)
+    bad = runner.invoke(args=["tokens", "create", "--role", "desk", "--show", show.slug, "--expires-days", "0"])
+    assert bad.exit_code == 2 and "--expires-days" in bad.output

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import utcnow
@@ -73,7 +75,11 @@ def actor_title(actor: str) -> str:
 class AuditEntry(db.Model):
     """Who did what, when (UTC), to which object, with the values before and after."""
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),
+                      # one successor per link: the chain of money entries cannot fork
+                      Index("uq_audit_entries_prev_hash", "prev_hash", unique=True,
+                            sqlite_where=text("prev_hash IS NOT NULL"),
+                            postgresql_where=text("prev_hash IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
@@ -85,6 +91,10 @@ class AuditEntry(db.Model):
     show_id: Mapped[int | None] = mapped_column(ForeignKey("shows.id", ondelete="SET NULL"), index=True)
     before: Mapped[dict | None] = mapped_column(JSON, default=None)
     after: Mapped[dict | None] = mapped_column(JSON, default=None)
+    # Entries about money (CHAINED_ACTIONS) are hash-chained: each holds the hash of the one
+    # before, so an entry changed or removed afterwards breaks the chain (crm-expo audit verify).
+    prev_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    entry_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 def _jsonable(value: Any) -> Any:
@@ -124,8 +134,70 @@ def audit(action: str, obj: Any = None, *, before: dict | None = None, after: di
         show_id=show_id if show_id is not None else getattr(obj, "show_id", None),
         before=_jsonable(before), after=_jsonable(after),
     )
+    if is_chained(action):
+        _chain(entry)
     db.session.add(entry)
     return entry
+
+
+# --- the hash chain of money entries ----------------------------------------------------------
+# Prices, bookings, payments, discounts and erasures: what an auditor asks to see unaltered.
+CHAINED_ACTIONS = ["booking.", "price_list.", "discount_rule.", "payment.", "privacy."]
+GENESIS = "0" * 64
+_CHAIN_LOCK = 0x63726d5f61756469      # PostgreSQL advisory lock: one writer extends the chain at a time
+
+
+def chain_actions(*prefixes: str) -> None:
+    """A plugin adds the audit actions (by prefix) that belong in the chain."""
+    CHAINED_ACTIONS.extend(p for p in prefixes if p not in CHAINED_ACTIONS)
+
+
+def is_chained(action: str) -> bool:
+    return any(action.startswith(p) for p in CHAINED_ACTIONS)
+
+
+def entry_digest(entry: AuditEntry) -> str:
+    """SHA-256 of what the entry says and of the hash before it, in one canonical form."""
+    at = entry.at.replace(tzinfo=None).isoformat(timespec="microseconds")
+    # (not user_id: the actor's email says who, and a user's id may be set to NULL by the database)
+    fields = [at, entry.actor or "", entry.address or "", entry.action, entry.object_type or "",
+              entry.object_id or "", entry.show_id, entry.before, entry.after, entry.prev_hash]
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                                     default=str).encode()).hexdigest()
+
+
+def _chain(entry: AuditEntry) -> None:
+    session = db.session()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+    # (SQLite: the writer's transaction is BEGIN IMMEDIATE, so no other writer is between.)
+    # The last chained entry of this transaction, while it is still in it (a rolled-back
+    # savepoint takes its entries out of the session), else the last one committed.
+    tx, last = session.info.get("crm_audit_tip", (None, None))
+    if tx is session.get_transaction() and last in session:
+        prev = last.entry_hash
+    else:
+        with session.no_autoflush:
+            prev = session.scalar(select(AuditEntry.entry_hash).where(AuditEntry.entry_hash.is_not(None))
+                                  .order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    entry.at = utcnow()
+    entry.prev_hash = prev
+    entry.entry_hash = entry_digest(entry)
+    session.info["crm_audit_tip"] = (session.get_transaction(), entry)
+
+
+def verify_chain() -> tuple[int, AuditEntry | None, str]:
+    """Walk the chain from its first entry: (entries checked, first broken entry or None, why)."""
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.entry_hash.is_not(None))
+                                 .order_by(AuditEntry.id)).all()
+    expected = GENESIS
+    for n, entry in enumerate(entries):
+        if entry.prev_hash != expected:
+            return n, entry, "missing"
+        if entry_digest(entry) != entry.entry_hash:
+            return n, entry, "changed"
+        expected = entry.entry_hash
+    return len(entries), None, ""
 
 
 audit_fields("Show", {"status": (_l("Status"), "show.status")})
