@@ -5,6 +5,8 @@
 - AdmissionRule: restrictions per show, category and (optionally) day, checked at the gate.
 - Question: the show's registration questions; answers live in Registration.answers.
 - BusinessCard: the evidence a trade visitor uploads for verification.
+- Review: a self-registration whose typed details match an existing person, for staff to
+  merge or keep apart (the public form never looks up or changes an existing record).
 """
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ CONCESSIONS = ("", "disabled", "student", "senior")
 CONCESSION_TITLES = {"": _l("None"), "disabled": _l("Disabled visitor"), "student": _l("Student"),
                      "senior": _l("Senior")}
 QUESTION_KINDS = ("single", "multiple", "text")
+REVIEW_STATUSES = ("open", "merged", "kept_apart")
+REVIEW_STATUS_TITLES = {"open": _l("To review"), "merged": _l("Merged"), "kept_apart": _l("Kept apart")}
+MATCH_RULES = ("email", "phone", "name")   # crm_expo.contacts.duplicates: name = same name at the same company
 
 BADGE_CODE_LENGTH = 12
 
@@ -174,3 +179,35 @@ class BusinessCard(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Review(db.Model):
+    """A self-registration that matched an existing person by the core's duplicate rules
+    (same email, same phone, or same name at the same company).
+
+    The public form registers a new Person with exactly what was typed and never reads or
+    changes the existing record; staff decide here whether the two are one customer (merge:
+    the existing person survives, crm_expo.contacts.merge) or two (keep apart). The typed
+    details are the registration's person until the decision; nothing is copied here."""
+    __tablename__ = "visitors_review"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_sql_in(REVIEW_STATUSES)})", name="status"),
+        # The open items of a show (the list, the count on the visitors page).
+        Index("ix_visitors_review_show_status", "show_id", "status", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(ForeignKey("visitors_registration.id", ondelete="CASCADE"),
+                                                 index=True)
+    matched_person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    matched_on: Mapped[list] = mapped_column(JSON, default=list)     # of MATCH_RULES
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    registration: Mapped[Registration] = relationship()
+    matched_person: Mapped[Person] = relationship()
+
+    @property
+    def status_title(self):
+        return REVIEW_STATUS_TITLES[self.status]
