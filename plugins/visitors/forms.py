@@ -109,6 +109,10 @@ class CancelForm(FlaskForm):
     submit = SubmitField(_l("Cancel registration"))
 
 
+class ReviewDecisionForm(FlaskForm):
+    """Merge or keep apart a review item (the buttons are in the page; CSRF only here)."""
+
+
 class RuleForm(FlaskForm):
     category = SelectField(_l("Category"), choices=[(c, CATEGORY_TITLES[c]) for c in CATEGORIES])
     day = SelectField(_l("Day"), choices=[])

@@ -5,6 +5,8 @@
 - AdmissionRule: restrictions per show, category and (optionally) day, checked at the gate.
 - Question: the show's registration questions; answers live in Registration.answers.
 - BusinessCard: the evidence a trade visitor uploads for verification.
+- Review: a self-registration whose typed details match an existing person, for staff to
+  merge or keep apart (the public form never looks up or changes an existing record).
 """
 from __future__ import annotations
 
@@ -42,6 +44,10 @@ QUESTION_KIND_TITLES = register("visitors.question_kind", {
 SOURCE_TITLES = register("visitors.source", {
     "self": _l("Self-registration"), "staff": _l("Entered by staff"), "import": _l("Import"),
     "api": _l("API"), "generate": _l("Generated (demo data)"), "desk": _l("Walk-in at the desk")})
+REVIEW_STATUSES = ("open", "merged", "kept_apart")
+REVIEW_STATUS_TITLES = register("visitors.review_status", {"open": _l("To review"), "merged": _l("Merged"),
+                                                          "kept_apart": _l("Kept apart")})
+MATCH_RULES = ("email", "phone", "name")   # crm_expo.contacts.duplicates: name = same name at the same company
 
 BADGE_CODE_LENGTH = 12
 
@@ -190,11 +196,45 @@ extend("audit.action", {
     "visitors.verify": _l("Trade visitor reviewed"), "visitors.badge.replace": _l("Badge replaced"),
     "visitors.card.upload": _l("Business card uploaded"), "visitors.question.save": _l("Question saved"),
     "visitors.rule.add": _l("Admission rule added"), "visitors.rule.delete": _l("Admission rule deleted"),
+    "visitors.review.merge": _l("Self-registration merged into the existing person"),
+    "visitors.review.keep_apart": _l("Self-registration kept apart from the matched person"),
 })
 extend("audit.object", {"Registration": _l("Registration"), "Question": _l("Question"),
                         "AdmissionRule": _l("Admission rule"), "BadgeCode": _l("Badge code"),
-                        "BusinessCard": _l("Business card")})
+                        "BusinessCard": _l("Business card"), "Review": _l("Registration to review")})
 register("visitors.category", CATEGORY_TITLES)
 register("visitors.verification", VERIFICATION_TITLES)
 audit_fields("Registration", {"category": (_l("Category"), "visitors.category"),
                               "verification": (_l("Verification"), "visitors.verification")})
+
+
+class Review(db.Model):
+    """A self-registration that matched an existing person by the core's duplicate rules
+    (same email, same phone, or same name at the same company).
+
+    The public form registers a new Person with exactly what was typed and never reads or
+    changes the existing record; staff decide here whether the two are one customer (merge:
+    the existing person survives, crm_expo.contacts.merge) or two (keep apart). The typed
+    details are the registration's person until the decision; nothing is copied here."""
+    __tablename__ = "visitors_review"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_sql_in(REVIEW_STATUSES)})", name="status"),
+        # The open items of a show (the list, the count on the visitors page).
+        Index("ix_visitors_review_show_status", "show_id", "status", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(ForeignKey("visitors_registration.id", ondelete="CASCADE"),
+                                                 index=True)
+    matched_person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    matched_on: Mapped[list] = mapped_column(JSON, default=list)     # of MATCH_RULES
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    registration: Mapped[Registration] = relationship()
+    matched_person: Mapped[Person] = relationship()
+
+    @property
+    def status_title(self):
+        return REVIEW_STATUS_TITLES[self.status]

@@ -3,6 +3,10 @@
 Public API for other plugins (onsite codes against these names): ``register_visitor``,
 ``registration_by_code``, ``admission_decision``, ``replace_badge_code``,
 ``COUNTED_CATEGORIES``, ``VisitorError``.
+
+Self-registration (``source="self"``: the public form) never looks up or changes an existing
+person: it registers a new Person with what was typed and, when that matches someone by the
+core's duplicate rules, records a Review for staff (``merge_review`` / ``keep_apart``).
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import aliased, joinedload
 
 from crm_expo import signals
-from crm_expo.contacts import duplicates, normalise, search
+from crm_expo.contacts import duplicates, merge, normalise, search
 from crm_expo.contacts.keys import has_han, name_key, search_keys
 from crm_expo.database import transaction, utcnow
 from crm_expo.errors import DomainError
@@ -32,12 +36,14 @@ from .models import (  # noqa: F401
     CONCESSIONS,
     COUNTED_CATEGORIES,
     QUESTION_KINDS,
+    REVIEW_STATUSES,
     VERIFICATION_TITLES,
     AdmissionRule,
     BadgeCode,
     BusinessCard,
     Question,
     Registration,
+    Review,
 )
 
 # Crockford's base-32 alphabet: upper case and digits without I, L, O, U (nothing to misread
@@ -156,6 +162,44 @@ def _person_for(fields: dict) -> Person:
     return person
 
 
+def _new_person(fields: dict) -> Person:
+    """A new Person with exactly these details (self-registration: an existing record is
+    never read or changed from a public form; staff review the matches)."""
+    org = _organization_for(fields["organization_name"])
+    person = Person(**{k: v for k, v in fields.items() if k != "organization_name"}, organization=org)
+    db.session.add(person)
+    db.session.flush()
+    return person
+
+
+def _match_rules(typed: Person, other: Person) -> list[str]:
+    """Which of the duplicate rules (crm_expo.contacts.duplicates) the two records meet."""
+    rules = []
+    if typed.email and typed.email == other.email:
+        rules.append("email")
+    if typed.phone and typed.phone == other.phone:
+        rules.append("phone")
+    if typed.name_key and typed.name_key == other.name_key and typed.organization_id \
+            and typed.organization_id == other.organization_id:
+        rules.append("name")
+    return rules
+
+
+def _record_match(show: Show, reg: Registration, typed: Person) -> Review | None:
+    """A Review when the typed details are an existing person's (the oldest match, as
+    get_or_create_person would have taken); nothing when they match nobody."""
+    found = duplicates.find_duplicate_persons(email=typed.email, phone=typed.phone,
+                                              name=typed.name_zh or typed.name_en,
+                                              organization_id=typed.organization_id, exclude_id=typed.id)
+    if not found:
+        return None
+    review = Review(show_id=show.id, registration_id=reg.id, matched_person_id=found[0].id,
+                    matched_on=_match_rules(typed, found[0]), status="open", created_at=reg.created_at)
+    db.session.add(review)
+    db.session.flush()
+    return review
+
+
 # --- questions and answers ---------------------------------------------------------------
 def questions_for(show: Show) -> list[Question]:
     return list(db.session.scalars(select(Question).where(Question.show_id == show.id)
@@ -249,7 +293,12 @@ def register_visitor(show: Show, person: dict, category: str, *, consents: dict,
                      user=None) -> Registration:
     """Register a person for a show: finds or creates the one Person record, records the
     consents (with timestamps), issues a badge code. A second registration of the same person
-    for the same show is refused (VisitorError with ``registration`` = the existing one)."""
+    for the same show is refused (VisitorError with ``registration`` = the existing one).
+
+    ``source="self"`` (the public form) is different: it creates a new Person with exactly
+    what was typed — never reading, filling or refusing on an existing record, so the answer
+    is the same whoever the details belong to — and records a Review when the details match
+    an existing person, for staff to merge or keep apart."""
     if category not in CATEGORIES:
         raise VisitorError(_("Unknown visitor category: %(category)s", category=category), field="category")
     if concession not in CONCESSIONS:
@@ -259,14 +308,18 @@ def register_visitor(show: Show, person: dict, category: str, *, consents: dict,
     cleaned_answers = clean_answers(show, answers)
     # A parallel request registered the same person first: UNIQUE(show_id, person_id) decides.
     twice = VisitorError(_("This person is already registered for this show."), field="email")
+    self_service = source == "self"
     with transaction(constraint_errors={"uq_visitors_registration_show_person": twice}):
-        _lock_identity(fields)
-        p = _person_for(fields)
-        existing = db.session.scalar(select(Registration).where(Registration.show_id == show.id,
-                                                                Registration.person_id == p.id))
-        if existing is not None:
-            raise VisitorError(_("%(name)s is already registered for this show.", name=p.name_zh or p.name_en),
-                               field="email", registration=existing)
+        if self_service:
+            p = _new_person(fields)
+        else:
+            _lock_identity(fields)
+            p = _person_for(fields)
+            existing = db.session.scalar(select(Registration).where(Registration.show_id == show.id,
+                                                                    Registration.person_id == p.id))
+            if existing is not None:
+                raise VisitorError(_("%(name)s is already registered for this show.", name=p.name_zh or p.name_en),
+                                   field="email", registration=existing)
         now = utcnow()
         reg = Registration(show_id=show.id, person=p, category=category, source=source[:32],
                            verification="pending" if category == "trade" else "not_required",
@@ -279,10 +332,113 @@ def register_visitor(show: Show, person: dict, category: str, *, consents: dict,
         for purpose, granted in consents.items():
             db.session.add(Consent(person_id=p.id, purpose=purpose, granted=bool(granted), at=now,
                                    source=f"visitors:{source}"[:64]))
+        review = _record_match(show, reg, p) if self_service else None
         audit("visitors.register", reg, user=user, show_id=show.id,
-              after={"person_id": p.id, "category": category, "source": source, "consents": consents})
+              after={"person_id": p.id, "category": category, "source": source, "consents": consents,
+                     **({"review_id": review.id, "matched_person_id": review.matched_person_id}
+                        if review is not None else {})})
         signals.send_after_commit(signals.visitor_registered, reg, source=source)
     return reg
+
+
+# --- review of self-registrations that match an existing person -----------------------------
+REVIEW_FIELDS = ("name_zh", "name_en", "email", "phone", "company", "job_title", "birth_date",
+                 "marketing", "share_with_exhibitors")
+
+
+def open_review_count(show: Show) -> int:
+    return db.session.scalar(select(func.count()).select_from(Review).where(
+        Review.show_id == show.id, Review.status == "open")) or 0
+
+
+def reviews(show: Show, status: str = "open", limit: int = 100) -> list[Review]:
+    """The show's review items of one status, oldest open first (newest decided first)."""
+    if status not in REVIEW_STATUSES:
+        raise VisitorError(_("Unknown review status: %(s)s", s=status), field="status")
+    order = Review.id.asc() if status == "open" else Review.decided_at.desc()
+    return list(db.session.scalars(
+        select(Review).where(Review.show_id == show.id, Review.status == status)
+        .options(joinedload(Review.registration).joinedload(Registration.person).joinedload(Person.organization),
+                 joinedload(Review.matched_person).joinedload(Person.organization))
+        .order_by(order, Review.id.desc()).limit(limit)))
+
+
+def _person_values(p: Person) -> dict:
+    org = p.organization
+    return {"name_zh": p.name_zh, "name_en": p.name_en, "email": p.email, "phone": p.phone,
+            "company": (org.name_zh or org.name_en) if org else "", "job_title": p.job_title,
+            "birth_date": p.birth_date.isoformat() if p.birth_date else "",
+            "marketing": p.consent("marketing"), "share_with_exhibitors": p.consent("share_with_exhibitors")}
+
+
+def review_comparison(review: Review) -> list[tuple[str, object, object, bool]]:
+    """(field, typed on the public form, stored on the existing record, differ?) per field
+    of REVIEW_FIELDS, for the side-by-side view of an open review."""
+    typed, stored = _person_values(review.registration.person), _person_values(review.matched_person)
+    return [(f, typed[f], stored[f], typed[f] != stored[f]) for f in REVIEW_FIELDS]
+
+
+def person_registrations(person: Person) -> list[Registration]:
+    return list(db.session.scalars(select(Registration).where(Registration.person_id == person.id)
+                                   .options(joinedload(Registration.show)).order_by(Registration.id)))
+
+
+def _open_review(show: Show, review_id) -> Review:
+    """The review item, locked for the decision; refused when unknown or already decided."""
+    try:
+        review_id = int(review_id)
+    except (TypeError, ValueError):
+        review_id = None
+    review = None
+    if review_id is not None and 0 < review_id < 2 ** 63:
+        review = db.session.scalar(select(Review).where(Review.id == review_id, Review.show_id == show.id)
+                                   .with_for_update().execution_options(populate_existing=True))
+    if review is None:
+        raise VisitorError(_("There is no such review item for this show."), field="review")
+    if review.status != "open":
+        raise VisitorError(_("This review item was already decided (%(status)s); nothing was changed.",
+                             status=review.status_title), field="review")
+    return review
+
+
+def merge_review(show: Show, review_id, user=None) -> Person:
+    """Staff decide the typed person is the existing one: merge the typed Person into the
+    existing record (crm_expo.contacts.merge_persons: the existing record survives, its blanks
+    are filled, the typed consents become the newest answers). When both were registered for
+    this show, the existing registration is kept: the new one's scans, cards and codes move
+    to it (so attendance counts the person once), its badge codes revoked."""
+    with transaction():
+        review = _open_review(show, review_id)
+        reg = review.registration
+        typed_id, existing_id, reg_id = reg.person_id, review.matched_person_id, reg.id
+        twin = db.session.scalar(select(Registration.id).where(Registration.show_id == reg.show_id,
+                                                               Registration.person_id == existing_id))
+        if twin is not None:
+            db.session.execute(BadgeCode.__table__.update()
+                               .where(BadgeCode.registration_id == reg_id, BadgeCode.revoked_at.is_(None))
+                               .values(revoked_at=utcnow(), revoke_reason=_("Merged: registered twice")[:200]))
+        try:
+            survivor = merge.merge_persons(review.matched_person, reg.person, user=user)
+        except DomainError as exc:
+            raise VisitorError(exc.message, field="review") from exc
+        review = db.session.get(Review, review.id)
+        review.status, review.decided_at, review.decided_by_id = "merged", utcnow(), getattr(user, "id", None)
+        audit("visitors.review.merge", review, user=user, show_id=show.id,
+              before={"registration_id": reg_id, "person_id": typed_id, "matched_on": review.matched_on},
+              after={"person_id": existing_id, "registration_id": twin if twin is not None else reg_id,
+                     "registration_dropped": twin is not None})
+    return survivor
+
+
+def keep_apart(show: Show, review_id, user=None) -> Review:
+    """Staff decide the typed person is someone else: both records stay as they are."""
+    with transaction():
+        review = _open_review(show, review_id)
+        review.status, review.decided_at, review.decided_by_id = "kept_apart", utcnow(), getattr(user, "id", None)
+        audit("visitors.review.keep_apart", review, user=user, show_id=show.id,
+              after={"registration_id": review.registration_id, "person_id": review.registration.person_id,
+                     "matched_person_id": review.matched_person_id, "matched_on": review.matched_on})
+    return review
 
 
 def get_registration(show: Show, registration_id: int) -> Registration | None:
@@ -722,5 +878,5 @@ def keys_for(name_zh: str, name_en: str, email: str, phone: str, company_zh: str
 __all__ = ["VisitorError", "COUNTED_CATEGORIES", "register_visitor", "registration_by_code",
            "admission_decision", "replace_badge_code", "get_registration", "verify_registration",
            "update_registration", "cancel_registration", "attach_business_card", "add_admission_rule",
-           "ticket_price", "visitor_query", "visitor_page", "export_rows", "export_header", "figures", "save_question", "questions_for",
-           "normalize_code"]
+           "ticket_price", "visitor_query", "visitor_page", "export_rows", "export_header", "figures", "save_question",
+           "questions_for", "normalize_code", "merge_review", "keep_apart", "reviews", "open_review_count"]

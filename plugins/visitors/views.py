@@ -93,7 +93,8 @@ def index():
     verifications = {k: str(v) for k, v in VERIFICATION_TITLES.items()}
     return render_template("visitors/index.html", show=show, rows=page.rows, page=page, args=args,
                            filters=filters, categories=categories, verifications=verifications,
-                           figures=ops.figures(show, counts), when=_short_datetime(), locale=_locale())
+                           figures=ops.figures(show, counts), when=_short_datetime(), locale=_locale(),
+                           open_reviews=ops.open_review_count(show) if can("visitors.manage") else 0)
 
 
 def _short_datetime():
@@ -318,6 +319,63 @@ def delete_rule(rule_id):
     return redirect(url_for("visitors.rules"))
 
 
+# --- review of self-registrations that match an existing person ---------------------------
+@bp.route("/reviews")
+@require("visitors.manage")
+def reviews():
+    show = g.show
+    rules = _match_rule_titles()
+    items = [(r, ops.review_comparison(r), ops.person_registrations(r.matched_person),
+              [rules[m] for m in r.matched_on or [] if m in rules]) for r in ops.reviews(show, "open")]
+    decided = sorted(ops.reviews(show, "merged", limit=20) + ops.reviews(show, "kept_apart", limit=20),
+                     key=lambda r: (r.decided_at, r.id), reverse=True)[:20]
+    return render_template("visitors/reviews.html", show=show, items=items, decided=decided,
+                           open_count=ops.open_review_count(show),
+                           form=forms.ReviewDecisionForm(), when=_short_datetime(), locale=_locale(),
+                           titles=_review_field_titles())
+
+
+def _review_field_titles() -> dict:
+    return {"name_zh": _("Name (Chinese)"), "name_en": _("Name (English)"), "email": _("Email"),
+            "phone": _("Mobile phone"), "company": _("Company"), "job_title": _("Job title"),
+            "birth_date": _("Date of birth"), "marketing": _("Consent to marketing"),
+            "share_with_exhibitors": _("Consent to sharing with exhibitors")}
+
+
+def _match_rule_titles() -> dict:
+    return {"email": _("same email"), "phone": _("same mobile phone"), "name": _("same name at the same company")}
+
+
+@bp.route("/reviews/<int:review_id>/merge", methods=["POST"])
+@require("visitors.manage")
+def review_merge(review_id):
+    if forms.ReviewDecisionForm().validate_on_submit():
+        try:
+            survivor = ops.merge_review(g.show, review_id, user=current_user)
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Merged into the existing record of %(name)s.", name=survivor.name), "success")
+    else:
+        flash(_("The form was not valid; please try again."), "error")
+    return redirect(url_for("visitors.reviews"))
+
+
+@bp.route("/reviews/<int:review_id>/keep-apart", methods=["POST"])
+@require("visitors.manage")
+def review_keep_apart(review_id):
+    if forms.ReviewDecisionForm().validate_on_submit():
+        try:
+            ops.keep_apart(g.show, review_id, user=current_user)
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Kept apart: the two records stay separate people."), "success")
+    else:
+        flash(_("The form was not valid; please try again."), "error")
+    return redirect(url_for("visitors.reviews"))
+
+
 # --- registration questions ---------------------------------------------------------------
 @bp.route("/questions", methods=["GET", "POST"])
 @require("visitors.manage")
@@ -425,7 +483,12 @@ def register():
             _field_error(form, exc)
             return render_template("visitors/register.html", show=show, form=form), 422
         mailed = _send_confirmation(reg)
-        session["visitors_registered"] = {"id": reg.id, "show": show.slug, "mailed": mailed}
+        # The done page shows only what this sender typed and the badge just issued, kept in
+        # the browser's signed session: never read back from the records (which staff may
+        # merge into an existing person later).
+        session["visitors_registered"] = {
+            "show": show.slug, "name_zh": reg.person.name_zh, "name_en": reg.person.name_en, "code": reg.badge_code,
+            "category": reg.category, "email": reg.person.email, "mailed": mailed}
         return redirect(url_for("visitors.registered", slug=show.slug))
     status = 422 if request.method == "POST" else 200
     return render_template("visitors/register.html", show=show, form=form), status
@@ -437,13 +500,12 @@ def registered():
     show = g.show
     done = session.get("visitors_registered")
     # Only the browser that registered sees the code (kept in its signed session).
-    if not done or done.get("show") != show.slug:
+    if not done or done.get("show") != show.slug or "code" not in done:
         return redirect(url_for("visitors.register", slug=show.slug))
-    reg = ops.get_registration(show, done["id"])
-    if reg is None:
-        abort(404)
-    return render_template("visitors/registered.html", show=show, reg=reg, qr=qr_data_uri(reg.badge_code),
-                           mailed=done.get("mailed"))
+    name_zh, name_en = done.get("name_zh", ""), done.get("name_en", "")
+    name = (name_en or name_zh) if _locale().startswith("en") else (name_zh or name_en)
+    return render_template("visitors/registered.html", show=show, done=done, name=name,
+                           category_title=CATEGORY_TITLES.get(done["category"], ""), qr=qr_data_uri(done["code"]))
 
 
 def _send_confirmation(reg) -> bool:

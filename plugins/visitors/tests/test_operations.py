@@ -54,21 +54,23 @@ def test_register_visitor_creates_person_consents_and_a_badge_code(app):
     assert public.badge_code != reg.badge_code
 
 
-def test_same_person_twice_for_a_show_is_refused_and_deduplicated(app):
+def test_staff_registration_of_the_same_person_twice_is_refused_and_deduplicated(app):
+    """The staff path (and the desk, the API, imports) finds the one Person; the public form
+    does not (test_self_registration.py)."""
     show, other = make_show(), make_show()
-    first = ops.register_visitor(show, person(), "trade", consents=CONSENTS, source="self")
+    first = ops.register_visitor(show, person(), "trade", consents=CONSENTS, source="staff")
     # Same email written differently: the same Person, so a duplicate registration.
     with pytest.raises(ops.VisitorError, match="already registered") as err:
         ops.register_visitor(show, person(email="Zhang.Wei@Example.com", phone=""), "public",
-                             consents=CONSENTS, source="self")
+                             consents=CONSENTS, source="staff")
     assert err.value.registration.id == first.id
     # Same phone, no email: still the same person.
     with pytest.raises(ops.VisitorError, match="already registered"):
         ops.register_visitor(show, person(email="", phone="+86 138 0013 8000"), "public",
-                             consents=CONSENTS, source="self")
+                             consents=CONSENTS, source="staff")
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 1
     # Another show: a new registration of the same Person.
-    again = ops.register_visitor(other, person(), "trade", consents=CONSENTS, source="self")
+    again = ops.register_visitor(other, person(), "trade", consents=CONSENTS, source="staff")
     assert again.person_id == first.person_id
     assert db.session.scalar(select(func.count()).select_from(Person)) == 1
 

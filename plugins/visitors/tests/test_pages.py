@@ -94,16 +94,6 @@ def test_missing_csrf_is_refused(client):
     assert registrations() == 0
 
 
-def test_duplicate_registration_is_refused_with_a_message(client, smtp_server):
-    make_show("food-2027")
-    url = "/shows/food-2027/visitors/register"
-    assert client.post(url, data=form_data(client, url)).status_code == 302
-    resp = client.post(url, data=form_data(client, url, email="WANG.FANG@example.com"))
-    assert resp.status_code == 422
-    assert "already registered" in resp.get_data(as_text=True)
-    assert registrations() == 1
-
-
 def test_html_in_fields_is_shown_escaped(client, smtp_server):
     show = make_show("food-2027")
     url = "/shows/food-2027/visitors/register"
