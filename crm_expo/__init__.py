@@ -139,8 +139,11 @@ def create_app(config: dict | None = None) -> Flask:
         if plugin.init_app is not None:
             plugin.init_app(app)
         connect_signal_handlers(plugin)
+    from . import jobs, mail_views  # mail_views adds the outbox's route to api_bp
+    app.register_blueprint(mail_views.bp)
     app.register_blueprint(api_bp)
     init_api(app)
+    jobs.init_app(app)
 
     from .cli import register_plugin_commands
     register_plugin_commands(app, plugins)

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import gc
 import getpass
+import os
 import random
 import sys
 
@@ -334,7 +335,8 @@ def report_cmd(kind, slug, output, lang):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--no-serve", is_flag=True, help="prepare the demo and exit")
-def demo_cmd(host, port, no_serve):
+@click.option("--no-worker", is_flag=True, help="do not start a job worker (run `crm-expo worker` yourself)")
+def demo_cmd(host, port, no_serve, no_worker):
     from .demo import DEMO_PASSWORD, DEMO_USERS, load_demo
     from .migrations import upgrade
     app = current_app._get_current_object()
@@ -348,6 +350,8 @@ def demo_cmd(host, port, no_serve):
         click.echo(f"  {email:<32} {role}")
     if no_serve:
         return
+    if not no_worker:
+        start_background_worker(app)
     click.echo(f"serving on http://{host}:{port}/")
     from werkzeug.serving import run_simple
     run_simple(host, port, app, threaded=True, use_reloader=False)
@@ -388,11 +392,15 @@ def warm_up(app: Flask) -> None:
 @click.option("--timeout", default=300, type=int, show_default=True,
               help="Seconds before a worker stuck in one request is restarted (a batch of badges or an "
                    "import can take a while).")
-def serve_cmd(host, port, workers, threads, timeout):
+@click.option("--no-worker", is_flag=True, help="do not start a job worker (run `crm-expo worker` yourself, "
+                                             "e.g. on another machine with CRM_EXPO_REDIS_URL)")
+def serve_cmd(host, port, workers, threads, timeout, no_worker):
     from . import server
     app = current_app._get_current_object()
     _require_database(app)
     warm_up(app)
+    if not no_worker:
+        start_background_worker(app)
     # Workers build their own connections after the fork (no shared connections or pools).
     with app.app_context():
         from .extensions import db
@@ -400,8 +408,73 @@ def serve_cmd(host, port, workers, threads, timeout):
     server.run(app, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
 
 
+# --- the job worker -------------------------------------------------------------------------
+@click.command("worker", help="Run a job worker (mail, reports …) until stopped. On SQLite (the default) "
+                              "run one per machine; with CRM_EXPO_REDIS_URL, as many as you like, anywhere.")
+@click.option("--workers", default=2, type=int, show_default=True, help="jobs run at the same time (threads)")
+@click.option("--parent-pid", type=int, default=None, hidden=True)
+def worker_cmd(workers, parent_pid):
+    import logging
+
+    from .jobs import queue_for
+    app = current_app._get_current_object()
+    if workers < 1:
+        fail("--workers must be at least 1")
+    if app.config.get("JOBS_IMMEDIATE"):
+        fail("JOBS_IMMEDIATE is set: jobs run where they are queued, there is nothing to consume")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    consumer = queue_for(app).consumer(workers=workers)
+    if parent_pid:
+        _exit_with_parent(parent_pid)
+    store = app.config.get("REDIS_URL") or getattr(queue_for(app).huey.storage, "filename", "")
+    click.echo(f"job worker: {workers} thread(s) on {store}", err=True)
+    consumer.run()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A background worker (serve, demo) stops when the process that started it is gone,
+    even when that one was killed and could not stop it: it then stops like on Ctrl-C
+    (graceful: the jobs running finish)."""
+    import signal
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def start_background_worker(app: Flask, workers: int = 1):
+    """`crm-expo serve` and `crm-expo demo`: one job worker beside the server.
+
+    A child process, not a thread of the server: gunicorn forks its workers from the master
+    (a consumer thread would not survive the fork, and each worker running one would multiply
+    them), the server's requests keep their own core's worth of GIL, and a worker that dies or
+    is killed is only that process: its mails are picked up again (crm_expo.mail). It gets the
+    same CRM_EXPO_* environment, so the same database and queue, and stops with its parent."""
+    import atexit
+    import subprocess
+    proc = subprocess.Popen([sys.executable, "-m", "crm_expo", "worker", "--workers", str(workers),
+                             "--parent-pid", str(os.getpid())], env=dict(os.environ))
+
+    starter = os.getpid()
+
+    def stop():   # forked server workers inherit this: only the starter stops it
+        if os.getpid() == starter and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    atexit.register(stop)
+    click.echo(f"job worker started (process {proc.pid})")
+    return proc
+
+
 CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, audit_group, plugins_cmd, generate_cmd, import_cmd,
-                 report_cmd, demo_cmd, serve_cmd)
+                 report_cmd, demo_cmd, serve_cmd, worker_cmd)
 
 
 def _check_schema_first(cmd: click.Command) -> None:

@@ -26,6 +26,13 @@ SETTINGS = {
     "MAIL_USERNAME": (None, str, "SMTP user"),
     "MAIL_PASSWORD": (None, str, "SMTP password"),
     "MAIL_SENDER": ("crm-expo@localhost", str, "From address of outgoing mail"),
+    "MAIL_MAX_ATTEMPTS": (8, int, "Attempts at a mail on temporary SMTP errors (4xx, server down) before it fails"),
+    "MAIL_RETRY_SECONDS": (60, int, "Wait before the first retry of a mail; doubled at each attempt (at most 6 hours)"),
+    "MAIL_SENDING_TIMEOUT_SECONDS": (300, int, "A mail still \"sending\" after this long (its worker died) is sent again"),
+    "PUBLIC_URL": ("", str, "Address of the site as its visitors reach it (https://crm.example.com), for links in "
+                            "mail queued outside a request; default: the request's address"),
+    "REDIS_URL": (None, str, "Run the job queue on this Redis server (redis://host:6379/0), so worker processes "
+                             "on other machines consume the same jobs; default: a SQLite file in the instance folder"),
     "MAX_UPLOAD_MB": (20, int, "Largest accepted upload (imports, documents)"),
     "RATELIMIT_STORAGE_URI": ("memory://", str, "Flask-Limiter storage for public-page rate limits"),
 }

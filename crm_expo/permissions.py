@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "admin.users": ADMIN,
     "admin.tokens": ADMIN,
     "admin.audit": ADMIN,
+    "mail.outbox": ORGANIZERS,                # the outbox's status counts
     "organizations.view": ("admin", "organizer", "account_manager", "service_agent"),
     "organizations.merge": ORGANIZERS,
     # exhibitors

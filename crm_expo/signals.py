@@ -39,6 +39,10 @@ organizations_merged = _signals.signal("organizations-merged")
 # The organization page's customer history is the page hook ``customer.history``
 # (crm_expo/hooks.py), no longer a signal.
 
+mail_queued = _signals.signal("mail-queued")
+"""Mails were written to the outbox (crm_expo.mail.queue_mail) and committed. Sender: None;
+kwarg ``message_ids``. crm_expo.mail hands them to the job queue."""
+
 # --- exhibitors ---------------------------------------------------------------------------
 exhibitor_approved = _signals.signal("exhibitor-approved")
 """An exhibitor application was approved. Sender: the exhibitor record; kwarg ``user``."""

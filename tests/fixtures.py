@@ -82,6 +82,9 @@ def _base_config(tmp_root: str, db_url: str, plugins=ALL_PLUGINS, **extra) -> di
         "DEFAULT_LOCALE": "en",
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": 8025,
+        # Jobs run at once in the caller, except in the tests of the queue itself
+        # (crm_expo/tests of jobs and mail), which build an app with a real consumer.
+        "JOBS_IMMEDIATE": True,
     }
     cfg.update(extra)
     return cfg
@@ -211,7 +214,8 @@ def served(app, database, test_root):
     env = dict(os.environ, CRM_EXPO_DATABASE_URL=url, CRM_EXPO_SECRET_KEY="test-secret",
                CRM_EXPO_INSTANCE_PATH=test_root, CRM_EXPO_PLUGINS=",".join(ALL_PLUGINS))
     db.session.remove()
-    proc = subprocess.Popen([sys.executable, "-m", "crm_expo", "serve", "--workers", "2", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "crm_expo", "serve", "--workers", "2", "--port", str(port),
+                             "--no-worker"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     import requests

@@ -103,6 +103,8 @@ class Person(_Named, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     erased_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # PIPL/GDPR erasure
+    # The last time the mail server refused a mail to this address for good (a 5xx, crm_expo.mail).
+    mail_bounced_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     organization: Mapped[Organization | None] = relationship(back_populates="people")
     consents: Mapped[list[Consent]] = relationship(back_populates="person", cascade="all, delete-orphan")
 

@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from crm_expo.access import public, require
 from crm_expo.contacts.importing import ImportFileError, run_import
+from crm_expo.database import transaction
 from crm_expo.errors import DomainError
 from crm_expo.exports import csv_response, xlsx_response
 from crm_expo.extensions import db, limiter
@@ -474,15 +475,18 @@ def register():
             flash(_("The registration could not be accepted."), "error")
             return render_template("visitors/register.html", show=show, form=form), 400
         try:
-            reg = ops.register_visitor(
-                show, forms.person_from(form), form.category.data, source="self", concession=form.concession.data,
-                consents={"marketing": form.consent_marketing.data == "yes",
-                          "share_with_exhibitors": form.consent_share.data == "yes"},
-                answers=forms.answers_from(form, questions))
+            # The confirmation goes into the outbox in the registration's own transaction.
+            with transaction():
+                reg = ops.register_visitor(
+                    show, forms.person_from(form), form.category.data, source="self",
+                    concession=form.concession.data,
+                    consents={"marketing": form.consent_marketing.data == "yes",
+                              "share_with_exhibitors": form.consent_share.data == "yes"},
+                    answers=forms.answers_from(form, questions))
+                mailed = _queue_confirmation(reg)
         except DomainError as exc:
             _field_error(form, exc)
             return render_template("visitors/register.html", show=show, form=form), 422
-        mailed = _send_confirmation(reg)
         # The done page shows only what this sender typed and the badge just issued, kept in
         # the browser's signed session: never read back from the records (which staff may
         # merge into an existing person later).
@@ -508,8 +512,10 @@ def registered():
                            category_title=CATEGORY_TITLES.get(done["category"], ""), qr=qr_data_uri(done["code"]))
 
 
-def _send_confirmation(reg) -> bool:
-    from crm_expo.mail import MailError, send_mail
+def _queue_confirmation(reg) -> bool:
+    """Put the confirmation in the outbox (transactional: sent whatever the consents); a
+    worker sends it after the registration committed, and retries if the server is down."""
+    from crm_expo.mail import queue_mail
     email = reg.person.email
     if not email:
         return False
@@ -521,10 +527,6 @@ def _send_confirmation(reg) -> bool:
         _("Your badge code: %(code)s", code=reg.badge_code),
         _("Show this code (or the QR code in the HTML version of this email) at the entrance."), ""])
     html = render_template("visitors/mail_confirmation.html", reg=reg, show=show, qr=qr)
-    try:
-        send_mail(email, _("Your registration for %(show)s", show=show.name), text, html)
-    except MailError as exc:
-        # The registration stands; the page shows the code and says the email failed.
-        current_app.logger.warning("confirmation mail to registration %s failed: %s", reg.id, exc)
-        return False
+    queue_mail(email, _("Your registration for %(show)s", show=show.name), text, html, person=reg.person,
+               language=_locale())
     return True
