@@ -102,6 +102,7 @@ FRESH_INSTALL_ARGS = {
     "booths expire-holds": (),
     "booths offer-previous": ("--show", "x"),
     "worker": (),
+    "audit verify": (),
 }
 
 

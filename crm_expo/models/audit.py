@@ -27,11 +27,12 @@ extend("audit.action", {
     "user.enable": _l("User enabled"), "user.disable": _l("User disabled"),
     "organization.merge": _l("Companies merged"), "person.merge": _l("People merged"),
     "series.create": _l("Show series created"), "show.series": _l("Show series changed"),
+    "consent.withdraw": _l("Consent withdrawn"), "mail.bounce": _l("Mail bounced"),
 })
 extend("audit.object", {
     "Show": _l("Show"), "User": _l("User"), "ApiToken": _l("API token"), "Setting": _l("Setting"),
     "Organization": _l("Company"), "Person": _l("Person"), "Consent": _l("Consent"),
-    "ShowSeries": _l("Show series"),
+    "ShowSeries": _l("Show series"), "OutboxMail": _l("Mail"),
 })
 ACTOR_TITLES = register("audit.actor", {"system": _l("System"), "cli": _l("Command line")})
 
