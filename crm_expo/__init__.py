@@ -91,7 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,   # a desk tablet stays on one page all day
         BABEL_DEFAULT_LOCALE=app.config["DEFAULT_LOCALE"],
         BABEL_DEFAULT_TIMEZONE=app.config["TIMEZONE"],
-        RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URI"],
+        RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URI"] or app.config.get("REDIS_URL") or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
@@ -147,6 +147,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .cli import register_plugin_commands
     register_plugin_commands(app, plugins)
+    if app.config.get("PROXY_COUNT"):
+        # Behind nginx or a load balancer every request comes from the proxy: without this,
+        # login throttling and rate limits would put every user on one address.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app
 
 

@@ -34,7 +34,11 @@ SETTINGS = {
     "REDIS_URL": (None, str, "Run the job queue on this Redis server (redis://host:6379/0), so worker processes "
                              "on other machines consume the same jobs; default: a SQLite file in the instance folder"),
     "MAX_UPLOAD_MB": (20, int, "Largest accepted upload (imports, documents)"),
-    "RATELIMIT_STORAGE_URI": ("memory://", str, "Flask-Limiter storage for public-page rate limits"),
+    "RATELIMIT_STORAGE_URI": ("", str, "Flask-Limiter storage for public-page rate limits; default: the Redis of "
+                                       "CRM_EXPO_REDIS_URL when set (one count for every worker), else memory:// "
+                                       "(a count per worker process)"),
+    "PROXY_COUNT": (0, int, "How many reverse proxies (nginx, a load balancer) stand in front and set "
+                            "X-Forwarded-For/-Proto/-Host: their addresses are trusted to name the client. 0: none"),
 }
 
 

@@ -183,3 +183,20 @@ def test_the_instance_folder_and_the_sqlite_file_are_the_owners_only(tmp_path):
     create_app({"INSTANCE_PATH": str(folder), "SECRET_KEY": "x", "PLUGINS": "", "DATABASE_URL": ""})
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(folder / "crm-expo.sqlite3").st_mode) == 0o600
+
+
+def test_behind_a_trusted_proxy_failed_logins_count_per_client_not_per_proxy(app, make_app):
+    """Security review finding 5: behind nginx every user had the proxy's address, so one
+    person's failures locked everyone out. With PROXY_COUNT=1 the client's address counts."""
+    from tests.fixtures import Client
+    proxied = make_app(PROXY_COUNT=1)
+    proxied.test_client_class = Client
+    with proxied.app_context():
+        client = proxied.test_client()
+        for _ in range(3):
+            client.post("/auth/login", data={"email": "nobody@example.org", "password": "x",
+                                             "csrf_token": client.csrf_token()},
+                        headers={"X-Forwarded-For": "198.51.100.7"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        addresses = set(db.session.scalars(select(AuditEntry.address).where(AuditEntry.action == "login.failed")))
+        assert addresses == {"198.51.100.7"}
+        db.session.remove()
