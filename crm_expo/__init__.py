@@ -30,24 +30,6 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
-def _private_folder(path: str) -> None:
-    """The instance folder holds the database, the secret key, uploads and backups: owner only."""
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    try:
-        os.chmod(path, 0o700)
-    except PermissionError:     # a folder the configuration names but this user does not own
-        pass
-
-
-def _private_file(path: str) -> None:
-    """Create ``path`` readable by its owner only, or narrow an existing file to that."""
-    try:
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        os.chmod(path, 0o600)
-    except OSError:     # a read-only mount or another owner: sqlite will say what is wrong
-        pass
-
-
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings (defaults < CRM_EXPO_* environment < ``config``), extensions,
     core blueprints, then every enabled plugin in ``requires`` order.
@@ -63,7 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
                 static_folder=os.path.join(HERE, "static"))
     app.config.update(settings)
     app.url_map.converters["int"] = IdConverter
-    _private_folder(instance_path)
+    config_module.private_folder(instance_path)
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config_module.secret_key_for(instance_path)
@@ -72,7 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]   # psycopg 3, not psycopg2
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        _private_file(url[len("sqlite:///"):])   # SQLite gives its -wal and -shm files the same mode
+        config_module.private_file(url[len("sqlite:///"):])   # SQLite gives its -wal and -shm files the same mode
     engine_options = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         # LIFO: a request gets the connection used last, whose page cache is still warm. In

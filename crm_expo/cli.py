@@ -350,11 +350,18 @@ def demo_cmd(host, port, no_serve, no_worker):
         click.echo(f"  {email:<32} {role}")
     if no_serve:
         return
+    warm_up(app)
     if not no_worker:
         start_background_worker(app)
     click.echo(f"serving on http://{host}:{port}/")
-    from werkzeug.serving import run_simple
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    # The production server, as `serve` runs it: Flask's development server answered 500
+    # "database is locked" to a few people browsing at once. Threaded workers, because a demo
+    # has browsers and no proxy in front.
+    from . import server
+    with app.app_context():
+        from .extensions import db
+        db.engine.dispose()
+    server.run(app, host=host, port=port, workers=2, threads=4, timeout=300)
 
 
 def warm_up(app: Flask) -> None:

@@ -67,6 +67,24 @@ def defaults() -> dict:
     return {name: default for name, (default, _k, _h) in SETTINGS.items()}
 
 
+def private_folder(path: str) -> None:
+    """The instance folder holds the database, the secret key, uploads and backups: owner only."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    try:
+        os.chmod(path, 0o700)
+    except PermissionError:     # a folder the configuration names but this user does not own
+        pass
+
+
+def private_file(path: str) -> None:
+    """Create ``path`` readable by its owner only, or narrow an existing file to that."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:     # a read-only mount or another owner: sqlite will say what is wrong
+        pass
+
+
 def secret_key_for(instance_path: str) -> str:
     """A random secret kept in the instance folder, so a demo needs no configuration and
     sessions survive a restart."""

@@ -36,6 +36,8 @@ from flask import Flask, current_app
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 
+from .config import private_file
+
 __all__ = ["job", "crontab", "queue_for", "JobQueue", "start_consumer"]
 
 JOBS_FILE = "crm-expo-jobs.sqlite3"
@@ -136,6 +138,7 @@ def init_app(app: Flask) -> JobQueue:
         huey = RedisHuey(name, url=cfg["REDIS_URL"], results=False)
     else:
         path = cfg.get("JOBS_SQLITE_PATH") or os.path.join(app.instance_path, JOBS_FILE)
+        private_file(path)      # queued jobs carry mail to people: owner only, as the database
         huey = SqliteHuey(name, filename=path, results=False, timeout=30)
     queue = JobQueue(app, huey)
     app.extensions[EXTENSION] = queue

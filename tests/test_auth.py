@@ -183,6 +183,10 @@ def test_the_instance_folder_and_the_sqlite_file_are_the_owners_only(tmp_path):
     create_app({"INSTANCE_PATH": str(folder), "SECRET_KEY": "x", "PLUGINS": "", "DATABASE_URL": ""})
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(folder / "crm-expo.sqlite3").st_mode) == 0o600
+    from crm_expo.jobs import queue_for
+    app = create_app({"INSTANCE_PATH": str(folder), "SECRET_KEY": "x", "PLUGINS": "", "DATABASE_URL": ""})
+    queue_for(app)
+    assert stat.S_IMODE(os.stat(folder / "crm-expo-jobs.sqlite3").st_mode) == 0o600
 
 
 def test_behind_a_trusted_proxy_failed_logins_count_per_client_not_per_proxy(app, make_app):
