@@ -123,3 +123,17 @@ def time_header(title: str) -> str:
     """A timestamp column's header names its zone: "Registered at (Asia/Shanghai)"."""
     from .i18n import show_timezone
     return f"{title} ({show_timezone()})"
+
+
+# The extension a download gets from the type its bytes were found to be at upload.
+UPLOAD_EXTENSIONS = {"application/pdf": (".pdf",), "image/png": (".png",), "image/jpeg": (".jpg", ".jpeg")}
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """``filename`` with the extension of ``content_type``: a PDF uploaded as ``x.html`` goes
+    back as ``x.html.pdf``, so no program opens it as a page."""
+    extensions = UPLOAD_EXTENSIONS.get(content_type)
+    if not extensions or (filename or "").lower().endswith(extensions):
+        return filename
+    return (filename or "download") + extensions[0]
+

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from crm_expo.access import require
 from crm_expo.errors import DomainError
+from crm_expo.exports import download_name
 from crm_expo.extensions import db
 from crm_expo.listing import ListRequestError, position_from
 from crm_expo.models import Organization, Show
@@ -244,7 +245,7 @@ def download_document(exhibitor_id, document_id):
         abort(404)
     # Always an attachment with the type we sniffed, never rendered inline by the browser.
     response = send_file(ops.document_path(doc), mimetype=doc.content_type, as_attachment=True,
-                         download_name=doc.filename, max_age=0)
+                         download_name=download_name(doc.filename, doc.content_type), max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

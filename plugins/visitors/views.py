@@ -30,7 +30,7 @@ from crm_expo.access import public, require
 from crm_expo.contacts.importing import ImportFileError, run_import
 from crm_expo.database import transaction
 from crm_expo.errors import DomainError
-from crm_expo.exports import csv_response, xlsx_response
+from crm_expo.exports import csv_response, download_name, xlsx_response
 from crm_expo.extensions import db, limiter
 from crm_expo.i18n import parse_money
 from crm_expo.listing import ListRequestError, position_from
@@ -257,7 +257,7 @@ def download_card(registration_id, card_id):
         abort(404)
     # Always an attachment with the type checked at upload: never rendered inline.
     response = send_file(io.BytesIO(card.data), mimetype=card.content_type, as_attachment=True,
-                         download_name=card.filename)
+                         download_name=download_name(card.filename, card.content_type))
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 

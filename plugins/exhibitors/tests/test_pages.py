@@ -10,7 +10,7 @@ from crm_expo.operations import create_token
 from plugins.exhibitors import operations as ops
 from plugins.exhibitors.generate import generate
 from plugins.exhibitors.importing import importer
-from plugins.exhibitors.models import Exhibitor
+from plugins.exhibitors.models import Exhibitor, ExhibitorDocument
 from tests.factories import make_org, make_show, make_user
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -84,6 +84,12 @@ def test_approval_page_names_the_missing_document_and_upload_download_are_safe(c
     client.form_post(f"{url}/documents/{doc.id}/review", {"decision": "accepted"})
     client.form_post(url + "/status", {"status": "approved"})
     assert db.session.get(Exhibitor, ex.id).status == "approved"
+    # a PDF uploaded under a page's name goes back with the extension of what it is
+    client.form_post(url + "/documents", {"kind": "product_certificate", "file": (io.BytesIO(PDF), "x.html")},
+                     content_type="multipart/form-data")
+    disguised = db.session.scalars(select(ExhibitorDocument).where(ExhibitorDocument.filename == "x.html")).one()
+    disposition = client.get(f"{url}/documents/{disguised.id}").headers["Content-Disposition"]
+    assert "x.html.pdf" in disposition and not disposition.rstrip('"').endswith(".html")
 
 
 def test_portal_user_sees_and_edits_only_its_own_organization(client, app):
