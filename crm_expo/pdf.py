@@ -18,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT = "CJK"
@@ -84,24 +85,66 @@ def table(rows: list[list], col_widths=None, header: bool = True) -> Table:
     return t
 
 
-def document(flowables: Iterable, *, title: str, pagesize=A4, footer: str = "") -> bytes:
-    """Lay out flowables on numbered pages with a footer; return the PDF bytes."""
+def document(flowables: Iterable, *, title: str, pagesize=A4, footer: str = "", show=None) -> bytes:
+    """Lay out flowables on pages whose footer names the show (or ``footer``), the page as
+    "N / M" and when it was printed, in the show's zone; return the PDF bytes."""
     register_fonts()
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=pagesize, title=title, author="crm-expo",
                             leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm, bottomMargin=18 * mm)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    left = " · ".join(part for part in (show.name if show is not None else "", footer or title) if part)
+    right = _printed_at(show)
 
-    def on_page(canvas, d):
-        canvas.saveState()
-        canvas.setFont(FONT, 8)
-        canvas.setFillColor(colors.grey)
-        canvas.drawString(18 * mm, 10 * mm, f"{footer or title} · {stamp}")
-        canvas.drawRightString(pagesize[0] - 18 * mm, 10 * mm, str(d.page))
-        canvas.restoreState()
+    class Canvas(NumberedCanvas):
+        def footer(self, page: int, pages: int) -> None:
+            self.saveState()
+            self.setFont(FONT, 8)
+            self.setFillColor(colors.grey)
+            self.drawString(18 * mm, 10 * mm, left)
+            self.drawRightString(pagesize[0] - 18 * mm, 10 * mm, f"{right} · {page} / {pages}")
+            self.restoreState()
 
-    doc.build(list(flowables), onFirstPage=on_page, onLaterPages=on_page)
+    doc.build(list(flowables), canvasmaker=Canvas)
     return buf.getvalue()
+
+
+def _printed_at(show) -> str:
+    """"Printed 2026-12-07 18:05 (Asia/Shanghai)": the show's zone, else the app's."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app, has_app_context
+    from flask_babel import gettext as _
+    zone = getattr(show, "timezone", None) or (current_app.config.get("TIMEZONE") if has_app_context() else None) \
+        or "UTC"
+    try:
+        now = dt.datetime.now(ZoneInfo(zone))
+    except (KeyError, ValueError):
+        zone, now = "UTC", dt.datetime.now(dt.UTC)
+    return _("Printed %(when)s (%(zone)s)", when=now.strftime("%Y-%m-%d %H:%M"), zone=zone)
+
+
+class NumberedCanvas(canvas.Canvas):
+    """A canvas that knows the number of pages when it draws each page's footer: pages are
+    kept until the end, then drawn (ReportLab's own recipe for "page N of M")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict] = []
+
+    def showPage(self):
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        total = len(self._pages)
+        for n, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            self.footer(n, total)
+            super().showPage()
+        super().save()
+
+    def footer(self, page: int, pages: int) -> None:
+        pass
 
 
 __all__ = ["FONT", "FONT_BOLD", "document", "para", "register_fonts", "styles", "table", "Spacer", "mm"]

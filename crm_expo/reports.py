@@ -15,7 +15,7 @@ def post_show_report(show) -> bytes:
         section = plugin.report_sections.get("post-show")
         if section is not None:
             flow.extend(section(show))
-    return document(flow, title=_("Post-show report") + f" — {show.slug}")
+    return document(flow, title=_("Post-show report") + f" — {show.slug}", show=show)
 
 
 def available_reports(app: Flask) -> dict:

@@ -99,8 +99,9 @@ def hall_svg(hall, version: int, live: dict, load_geometry) -> str:
     return "".join(out)
 
 
-def hall_drawing(hall, rows, width_pt: float):
-    """The same plan as a ReportLab Drawing scaled to ``width_pt`` (printable PDF)."""
+def hall_drawing(hall, rows, width_pt: float, height_pt: float | None = None):
+    """The same plan as a ReportLab Drawing scaled to fit ``width_pt`` (and ``height_pt``: one
+    page) for a printable PDF. Labels are cut to fit inside their booth."""
     from reportlab.graphics.shapes import Drawing, Rect, String
     from reportlab.lib import colors
 
@@ -110,9 +111,11 @@ def hall_drawing(hall, rows, width_pt: float):
     font = core_pdf.FONT or FONT
     en = _english()
     scale = width_pt / hall.width_cm
-    height = hall.depth_cm * scale
-    d = Drawing(width_pt, height)
-    d.add(Rect(0, 0, width_pt, height, fillColor=colors.HexColor("#f8f9fb"), strokeColor=colors.black))
+    if height_pt is not None:
+        scale = min(scale, height_pt / hall.depth_cm)
+    width, height = hall.width_cm * scale, hall.depth_cm * scale
+    d = Drawing(width, height)
+    d.add(Rect(0, 0, width, height, fillColor=colors.HexColor("#f8f9fb"), strokeColor=colors.black))
     for row in rows:
         b = row
         # PDF y grows upwards; the plan's y grows downwards.
@@ -120,8 +123,27 @@ def hall_drawing(hall, rows, width_pt: float):
         d.add(Rect(x, y, b.width_cm * scale, b.depth_cm * scale, fillColor=colors.HexColor(COLOURS[row.status]),
                    strokeColor=colors.black, strokeWidth=0.3))
         size = max(3, min(b.width_cm, b.depth_cm) * scale / 4)
-        d.add(String(x + 1, y + b.depth_cm * scale - size - 1, b.code, fontName=font, fontSize=size))
+        inside = b.width_cm * scale - 2
+        code, code_size = _fit(b.code, font, size, inside)
+        d.add(String(x + 1, y + b.depth_cm * scale - code_size - 1, code, fontName=font, fontSize=code_size))
         name = _label(row, en) if row.status in ("held", "reserved", "sold") else ""
         if name:
-            d.add(String(x + 1, y + 1, name[:14], fontName=font, fontSize=size * 0.8))
+            name, name_size = _fit(name, font, size * 0.8, inside)
+            d.add(String(x + 1, y + 1, name, fontName=font, fontSize=name_size))
     return d
+
+
+def _fit(text: str, font: str, size: float, width: float) -> tuple[str, float]:
+    """``text`` and a font size at which it fits ``width`` points: smaller type first (down to
+    half, and never under 3 pt), then cut with … when even that is too wide."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    natural = stringWidth(text, font, size)
+    if natural <= width:
+        return text, size
+    fitted, smallest = size * width / natural, max(3.0, size / 2)
+    if fitted >= smallest:
+        return text, fitted
+    size = smallest
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return (text + "…" if text and stringWidth(text, font, size) > 0 else text), size

@@ -56,7 +56,7 @@ def contract_pdf(b) -> bytes:
                  f"开口 open sides {booth.open_sides}"),
             Spacer(1, 4 * mm), table(rows, col_widths=[110 * mm, 50 * mm]), Spacer(1, 8 * mm),
             para("主办方签字 Organizer ____________________     参展商签字 Exhibitor ____________________")]
-    return document(flow, title=f"展位合同 Booth contract {b.contract_no}", footer=show.slug)
+    return document(flow, title=f"展位合同 Booth contract {b.contract_no}", show=show)
 
 
 def invoice_pdf(payment) -> bytes:
@@ -70,19 +70,27 @@ def invoice_pdf(payment) -> bytes:
                  f"参考号 Reference: {payment.reference}"),
             Spacer(1, 4 * mm), table(rows, col_widths=[110 * mm, 50 * mm]), Spacer(1, 4 * mm),
             para(f"合同余额 Balance after this payment: {_money(b.balance_minor, b.currency)}")]
-    return document(flow, title=f"收款发票 Invoice {payment.invoice_no}", footer=show.slug)
+    return document(flow, title=f"收款发票 Invoice {payment.invoice_no}", show=show)
 
 
 def floor_plan_pdf(show) -> bytes:
-    flow = []
-    for hall in ops.halls(show):
-        flow += [para(f"{show.name_zh} / {show.name_en} — 展馆 Hall {hall.code}", "h2"),
-                 hall_drawing(hall, ops.plan_rows(show, hall.id), 380 * mm), Spacer(1, 4 * mm)]
+    """One page per hall: its name, the plan fitted to the page, and the legend under it."""
+    from reportlab.platypus import KeepTogether, PageBreak
     colours = {"available": "绿 green", "held": "黄 yellow", "reserved": "橙 orange", "sold": "红 red",
                "blocked": "灰 grey"}
-    flow.append(para("图例 Legend: " + " · ".join(f"{colours[k]} {bilingual(STATUS_TITLES[k])}" for k in colours),
-                     "small"))
-    return document(flow, title=f"平面图 Floor plan {show.slug}", pagesize=landscape(A3))
+    legend = "图例 Legend: " + " · ".join(f"{colours[k]} {bilingual(STATUS_TITLES[k])}" for k in colours)
+    page_w, page_h = landscape(A3)
+    width, height = page_w - 36 * mm, page_h - 36 * mm - 30 * mm     # margins; the title and legend lines
+    flow = []
+    for hall in ops.halls(show):
+        if flow:
+            flow.append(PageBreak())
+        flow.append(KeepTogether([para(f"{show.name_zh} / {show.name_en} — 展馆 Hall {hall.code}", "h2"),
+                                  hall_drawing(hall, ops.plan_rows(show, hall.id), width, height),
+                                  Spacer(1, 3 * mm), para(legend, "small")]))
+    if not flow:
+        flow.append(para("此展会尚无展馆 This show has no hall yet.", "h2"))
+    return document(flow, title=f"平面图 Floor plan {show.slug}", pagesize=landscape(A3), show=show)
 
 
 def report_section(show) -> list:
@@ -102,4 +110,4 @@ def report_section(show) -> list:
 
 def booths_report(show) -> bytes:
     return document([para(_("Booth report"), "title"), para(f"{show.name_zh} / {show.name_en}", "h2")]
-                    + report_section(show), title=_("Booth report") + f" — {show.slug}")
+                    + report_section(show), title=_("Booth report") + f" — {show.slug}", show=show)

@@ -145,4 +145,4 @@ def attendance_report(show, figures: dict) -> bytes:
                    for d in f["days"]]),
             Spacer(1, 6 * mm),
             para(_("Refused scans: %(items)s", items=refused or "0"))]
-    return document(flow, title=_("Attendance report") + f" — {show.slug}")
+    return document(flow, title=_("Attendance report") + f" — {show.slug}", show=show)

@@ -44,6 +44,7 @@ def test_floor_plan_pdf_and_booth_report(client, app):
     assert "A101" in text and "A103" in text and "北京展台公司" in text and "图例" in text
     from plugins.booths.pdf import booths_report
     report = text_of(booths_report(show))
+    assert "1 / 1" in report and show.name in report and "(Asia/Shanghai)" in report
     assert "Net m² contracted" in report and "9" in report and "UFI" in report
 
 
@@ -84,3 +85,28 @@ def test_price_deviation_page_and_formula_safe_export(client):
     assert "A101" in page and "8,000.00" in page
     csv = client.get(f"/shows/{show.slug}/booths/deviations.csv").get_data(as_text=True)
     assert "'=cmd" in csv and "'=HYPERLINK" in csv
+
+
+def test_the_floor_plan_prints_one_page_per_hall_with_its_legend_and_every_code(app):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from plugins.booths.pdf import floor_plan_pdf
+    show = booth_show(0)
+    halls = ("A", "B", "C")
+    codes = []
+    for h in halls:
+        for i in range(12):
+            code = f"{h}{100 + i}"
+            ops.add_booth(show, h, code, (i % 6) * 4, (i // 6) * 4, 3, 3, "shell", 1)
+            codes.append(code)
+    ex = make_exhibitor(show, "上海明辉国际贸易有限公司长名称测试")
+    ops.reserve(ops.hold_booth(show, "A100", ex.id))
+    reader = PdfReader(BytesIO(floor_plan_pdf(show)))
+    assert len(reader.pages) == len(halls)
+    for page, hall in zip(reader.pages, halls, strict=True):
+        text = page.extract_text()
+        assert f"Hall {hall}" in text and "图例 Legend" in text and f"/ {len(halls)}" in text
+    everything = "".join(p.extract_text() for p in reader.pages)
+    assert all(code in everything for code in codes)
