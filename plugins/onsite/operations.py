@@ -304,9 +304,12 @@ BADGE_SIZES = ("a6", "a4x4", "90x130")
 
 def badge_data(registrations: list[Registration]) -> list[dict]:
     out = []
+    shows: dict[int, Show] = {}
     for reg in registrations:
         person, org = reg.person, reg.person.organization
+        show = shows.get(reg.show_id) or shows.setdefault(reg.show_id, db.session.get(Show, reg.show_id))
         out.append({"code": reg.badge_code, "name_zh": person.name_zh, "name_en": person.name_en,
+                    "show": show.name_zh or show.name_en,
                     "company_zh": org.name_zh if org else "", "company_en": org.name_en if org else "",
                     "category": reg.category, "category_title": str(visitor_ops_category_title(reg.category))})
     return out

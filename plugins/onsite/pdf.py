@@ -37,6 +37,14 @@ def _badge(c: canvas.Canvas, b: dict, x: float, y: float, w: float, h: float) ->
     c.drawCentredString(x + w / 2, y + band / 2 - 5, b["category_title"])
     c.setFillColor(colors.black)
     top = y + h - pad
+    if b.get("show"):       # which show the badge is for, above the name
+        size = _fit(b["show"], font, 9, w - 2 * pad, minimum=6)
+        c.setFont(font, size)
+        c.setFillColor(colors.HexColor("#555555"))
+        top -= size
+        c.drawCentredString(x + w / 2, top, b["show"])
+        c.setFillColor(colors.black)
+        top -= 4
     name = b["name_zh"] or b["name_en"]
     size = _fit(name, font, 26, w - 2 * pad)
     c.setFont(font, size)

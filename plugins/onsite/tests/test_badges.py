@@ -35,6 +35,7 @@ def test_badges_carry_decodable_qr_names_and_category(app, request_ctx, size, pa
     assert len(reader.pages) == pages
     text = "".join(p.extract_text() for p in reader.pages)
     assert "王芳0" in text and "Wang Fang 4" in text and "广州酒业有限公司" in text and "Trade visitor" in text
+    assert text.count(show.name_zh) == 5          # each badge says which show it is for
     assert sorted(decoded_codes(pdf)) == sorted(r.badge_code for r in regs)
 
 
