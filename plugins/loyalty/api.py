@@ -27,9 +27,12 @@ def customer_json(seg: Segment, name: str, currency: str) -> dict:
 
 def _names(ids) -> dict:
     from sqlalchemy import func
+    ids = list(ids)
+    if not ids:
+        return {}
     return dict(db.session.execute(select(Organization.id, func.coalesce(func.nullif(Organization.name_zh, ""),
                                                                          Organization.name_en))
-                                   .where(Organization.id.in_(list(ids))))) if ids else {}
+                                   .where(Organization.id.in_(ids))).all())
 
 
 @api_bp.get("/shows/<slug>/loyalty/customers")

@@ -70,7 +70,7 @@ def recorded(show_ids=None, organization_id: int | None = None):
     ex = ex.subquery("ex")
     if not pieces:
         return select(ex.c.organization_id, ex.c.show_id, cast(literal(0), Integer).label("booth_m2"),
-                      cast(literal(0), Integer).label("amount_paid_minor"), null().label("paid_on_time"),
+                      cast(literal(0), Integer).label("amount_paid_minor"), cast(null(), Integer).label("paid_on_time"),
                       ex.c.co_exhibitor_of_id)
     parts = union_all(*pieces).subquery("parts")
     agg = select(parts.c.exhibitor_id, func.sum(parts.c.booth_m2).label("booth_m2"),
@@ -96,8 +96,8 @@ def participation(show_ids=None, organization_id: int | None = None):
         imported = imported.where(p.organization_id == organization_id)
     rec = recorded(show_ids, organization_id).subquery("rec")
     own = select(rec.c.organization_id, rec.c.show_id, rec.c.booth_m2, rec.c.amount_paid_minor,
-                 rec.c.paid_on_time, rec.c.co_exhibitor_of_id, null().label("satisfaction"),
-                 null().label("would_recommend"), literal("crm-expo").label("source"))
+                 rec.c.paid_on_time, rec.c.co_exhibitor_of_id, cast(null(), Integer).label("satisfaction"),
+                 cast(null(), Integer).label("would_recommend"), literal("crm-expo").label("source"))
     both = union_all(imported, own).subquery("both_sources")
     c = both.c
     return select(c.organization_id, c.show_id, func.max(c.booth_m2).label("booth_m2"),

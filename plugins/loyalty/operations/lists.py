@@ -37,7 +37,7 @@ def segment_page(show, filters: dict, position: Position, sort: str = "-score", 
     ids = [s.organization_id for s in page.rows]
     names = dict(db.session.execute(select(Organization.id, func.coalesce(func.nullif(Organization.name_zh, ""),
                                                                            Organization.name_en))
-                                    .where(Organization.id.in_(ids)))) if ids else {}
+                                    .where(Organization.id.in_(ids))).all()) if ids else {}
     return page, names
 
 
