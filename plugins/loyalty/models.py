@@ -45,7 +45,7 @@ SEGMENT_TITLES = {
                   "not_loyal": _l("Not loyal"), "unknown": _l("Attitude unknown")},
     "reinartz_kumar": {"true_friend": _l("True friend"), "butterfly": _l("Butterfly"), "barnacle": _l("Barnacle"),
                        "stranger": _l("Stranger")},
-    "status": {"new": _l("New"), "repeat": _l("Repeat"), "loyal": _l("Loyal customer"), "lost": _l("Lost")},
+    "status": {"new": _l("New customer"), "repeat": _l("Repeat"), "loyal": _l("Loyal customer"), "lost": _l("Lost")},
     "stage": {"cultivation": _l("Cultivation"), "confirmation": _l("Confirmation"), "trust": _l("Trust"),
               "weakening": _l("Weakening"), "dissolution": _l("Dissolution")},
     "ladder": {"suspect": _l("Suspect"), "follower": _l("Follower"), "member": _l("Member"),
