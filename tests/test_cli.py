@@ -101,6 +101,7 @@ FRESH_INSTALL_ARGS = {
     "report": ("booths", "--show", "x", "-o", "x.pdf"),
     "booths expire-holds": (),
     "booths offer-previous": ("--show", "x"),
+    "loyalty recompute": ("--show", "x"),
 }
 
 
