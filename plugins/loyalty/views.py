@@ -125,10 +125,12 @@ def import_page():
 def organization_section(org):
     """organization.sections hook: the customer's segment, stage and reasons for the current
     show, and its editions with m², spend and punctuality."""
+    from flask import has_request_context
+
     from crm_expo.permissions import can
     from crm_expo.web import current_show
-    if not can("loyalty.view"):
-        return None
+    if not has_request_context() or current_user is None or not can("loyalty.view"):
+        return None      # a page rendered for no signed-in reader (or one without the right) gets nothing
     show = current_show()
     segment = ops.segment_of(show, org.id) if show is not None else None
     editions = ops.editions_of(org.id)
