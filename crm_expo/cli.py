@@ -294,17 +294,30 @@ def _importers() -> dict:
     return found
 
 
-@click.command("import", help="Import exhibitors, visitors, suppliers or booths from CSV/XLSX.")
+@click.command("import", help="Import exhibitors, visitors, suppliers or booths (--show) or a series' "
+                              "history (--series) from CSV/XLSX.")
 @click.argument("kind")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--show", "slug", required=True)
+@click.option("--show", "slug", default=None, help="the show the list belongs to")
+@click.option("--series", "series_slug", default=None, help="the series (an importer of one series' history)")
 @click.option("--dry-run", is_flag=True, help="check every row, change nothing")
-def import_cmd(kind, path, slug, dry_run):
+def import_cmd(kind, path, slug, series_slug, dry_run):
     importers = _importers()
     if kind not in importers:
         fail(f"unknown import kind '{kind}' (available: {', '.join(sorted(importers)) or 'none'})")
-    show = _show(slug)
-    code = importers[kind](show, path, dry_run, click.echo)
+    importer = importers[kind]
+    if getattr(importer, "scope", "show") == "series":
+        from .operations import series_by_slug
+        if not series_slug:
+            fail(f"the {kind} import needs --series SLUG")
+        target = series_by_slug(series_slug)
+        if target is None:
+            fail(f"no show series with the code {series_slug}")
+    else:
+        if not slug:
+            fail(f"the {kind} import needs --show SLUG")
+        target = _show(slug)
+    code = importer(target, path, dry_run, click.echo)
     sys.exit(int(code or 0))
 
 

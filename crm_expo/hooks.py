@@ -24,6 +24,11 @@ name                       called from                            keyword argume
 ``customer.history``       ``crm_expo.contacts.history.           ``organization`` → list of dicts (``show``,
                            customer_history`` (organization page)  ``kind``, ``label``, ``value``, ``url``);
                                                                    the lists are joined
+``customer.participation`` plugins/loyalty (operations.history:  ``show_ids`` (list or SELECT of ids, or None)
+                           every segment, the organization       → a SELECT of (``exhibitor_id``,
+                           page's editions)                       ``booth_m2``, ``amount_paid_minor``,
+                                                                   ``paid_on_time`` 1/0/NULL) rows, one per
+                                                                   booking or order (booths: its bookings)
 ``show.copy``              ``crm_expo.copying.copy_show``         ``source``, ``target``, ``report`` → None
                            (``crm-expo shows copy``)              (adds counts to the report)
 =========================  =====================================  ============================================
@@ -40,7 +45,8 @@ from markupsafe import Markup
 log = logging.getLogger(__name__)
 
 DEFAULT_PRIORITY = 50
-HOOK_NAMES = ("show.dashboard", "organization.sections", "exhibitor.sections", "customer.history", "show.copy")
+HOOK_NAMES = ("show.dashboard", "organization.sections", "exhibitor.sections", "customer.history",
+              "customer.participation", "show.copy")
 
 
 def handlers(name: str) -> list[tuple[str, Callable]]:

@@ -57,6 +57,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "suppliers.order": ("exhibitor",),        # an exhibitor orders services
     # loyalty
     "loyalty.view": ("admin", "organizer", "account_manager"),
+    "loyalty.manage": ORGANIZERS,             # import history, recompute the models
 }
 
 _unknown_roles = {role for roles in PERMISSIONS.values() for role in roles} - set(ROLE_VALUES)

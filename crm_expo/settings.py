@@ -41,6 +41,9 @@ class SettingSpec:
     min: float | None = None
     max: float | None = None
     choices: tuple[tuple[Any, Any], ...] = ()
+    # The key of a number setting this one must stay above (ABC: the B limit above the A
+    # limit); set_setting refuses a value that would break it, in either setting.
+    above: str = ""
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -88,6 +91,16 @@ class SettingSpec:
             for sub, title in self.choices:
                 self._number(key, value[sub], f"{label} · {title}")
         return value
+
+
+def check_order(specs: dict, values: dict, key: str) -> None:
+    """Refuse ``values`` (key → value, as they will be) where a setting is not above the one
+    it must exceed; ``key`` the setting being changed (named in the message)."""
+    for name, spec in specs.items():
+        low = spec.above
+        if low and name in values and low in values and not values[name] > values[low]:
+            raise SettingError(_("%(high)s (%(hv)s) must be above %(low)s (%(lv)s).", high=spec.label,
+                                 hv=_fmt(values[name]), low=specs[low].label, lv=_fmt(values[low])), key)
 
 
 def _fmt(number: float) -> str:

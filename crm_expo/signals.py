@@ -94,3 +94,9 @@ service_request_reopened = _signals.signal("service-request-reopened")
 
 service_order_placed = _signals.signal("service-order-placed")
 """An exhibitor ordered items from a supplier's catalogue. Sender: the order."""
+
+# --- loyalty ------------------------------------------------------------------------------
+segment_changed = _signals.signal("segment-changed")
+"""A customer moved to another segment when the loyalty models were recomputed for a show.
+Sender: the ``Show``; kwargs ``organization_id``, ``changes`` ({model: (old, new)}, old "" the
+first time the customer was computed)."""

@@ -103,6 +103,7 @@ FRESH_INSTALL_ARGS = {
     "booths offer-previous": ("--show", "x"),
     "worker": (),
     "audit verify": (),
+    "loyalty recompute": ("--show", "x"),
 }
 
 

@@ -174,6 +174,7 @@ def settings():
     (``?scope=global``: the value every show has until it sets its own)."""
     from ..models import get_setting, set_setting
     from ..models.settings import setting_specs
+    from ..settings import check_order
     from ..web import current_show, enabled_plugins
     scope = "global" if request.values.get("scope") == "global" else "show"
     show = current_show() if scope == "show" else None
@@ -194,8 +195,10 @@ def settings():
                 changed = {k: v for k, v in settings_from_form(mine, form).items() if v != current[k]}
                 try:
                     with transaction():     # every setting of the form, or none
+                        for key in changed:
+                            check_order(mine, {**current, **changed}, key)
                         for key, value in changed.items():
-                            set_setting(key, value, show=show, user=current_user)
+                            set_setting(key, value, show=show, user=current_user, check_related=False)
                 except DomainError as exc:      # SettingError names the setting
                     flash(_("Settings not changed: %(why)s", why=str(exc)), "error")
                     status = 400

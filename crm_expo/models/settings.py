@@ -64,8 +64,10 @@ def get_setting(key: str, show=None) -> Any:
     return defaults[key]
 
 
-def set_setting(key: str, value: Any, show=None, user=None) -> None:
-    """Store a value (global when show is None), audited, in the caller's transaction."""
+def set_setting(key: str, value: Any, show=None, user=None, check_related: bool = True) -> None:
+    """Store a value (global when show is None), audited, in the caller's transaction.
+    A value that breaks a setting's ``above`` order is refused; ``check_related=False``
+    when the caller checked the whole set of new values itself (``settings.check_order``)."""
     from sqlalchemy import select
 
     from .audit import audit
@@ -73,6 +75,11 @@ def set_setting(key: str, value: Any, show=None, user=None) -> None:
     if key not in specs:
         raise KeyError(f"unknown setting {key!r}")
     value = specs[key].check(key, value)       # SettingError (a ValueError) naming the setting
+    related = [k for k, spec in specs.items() if spec.above == key or (k == key and spec.above)]
+    if related and check_related:
+        from ..settings import check_order
+        names = {key} | set(related) | {specs[k].above for k in related}
+        check_order(specs, {k: (value if k == key else get_setting(k, show)) for k in names}, key)
     show_id = getattr(show, "id", show)
     row = db.session.scalar(select(Setting).where(
         Setting.key == key, Setting.show_id == show_id if show_id is not None else Setting.show_id.is_(None)))

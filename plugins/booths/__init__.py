@@ -57,6 +57,11 @@ def _exhibitor_bookings(**kw):
     return exhibitor_bookings(**kw)
 
 
+def _participation(show_ids=None):
+    from .operations.figures import participation
+    return participation(show_ids)
+
+
 def _copy_show(**kw):
     from .copying import copy_show
     copy_show(**kw)
@@ -98,5 +103,6 @@ plugin = Plugin(
     importers={"booths": cli_importer("booths", BOOTH_COLUMNS, ops.import_rows)},
     reports={"booths": _booths_report},
     report_sections={"post-show": _report_section},
-    hooks={"customer.history": _history, "show.copy": _copy_show, "exhibitor.sections": _exhibitor_bookings},
+    hooks={"customer.history": _history, "show.copy": _copy_show, "exhibitor.sections": _exhibitor_bookings,
+           "customer.participation": _participation},
 )

@@ -78,3 +78,37 @@ def customer_history(organization, entries: list) -> None:
                         "value": _("%(codes)s · %(m2)s m² · %(spend)s", codes=", ".join(codes),
                                    m2=f"{int(area or 0) / 10_000:g}", spend=money(int(price or 0), currency)),
                         "url": url_for("booths.index", slug=slug)})
+
+
+def participation(show_ids=None):
+    """The ``customer.participation`` hook: one row per booking that was not cancelled,
+    released or expired — ``exhibitor_id``, ``booth_m2`` (the booth's area), ``amount_paid_minor``
+    (its payments) and ``paid_on_time`` (1: paid in full by its balance due date, or by the
+    price list's when the booking has none; 0: not; NULL: nothing to pay). The loyalty
+    plugin sums these per exhibitor record; a SELECT, so it runs inside loyalty's SQL."""
+    from sqlalchemy import Float, and_, case, cast, func, null, select
+
+    from ..models import Booking, Booth, Payment, PriceList
+    due = func.coalesce(Booking.balance_due, PriceList.balance_due)
+    paid = (select(Payment.booking_id, func.sum(Payment.amount_minor).label("paid"),
+                   func.sum(case((Payment.paid_on <= due, Payment.amount_minor), else_=0)).label("in_time"))
+            .join(Booking, Booking.id == Payment.booking_id)
+            .outerjoin(PriceList, PriceList.show_id == Booking.show_id)
+            .group_by(Payment.booking_id))
+    if show_ids is not None:
+        paid = paid.where(Payment.show_id.in_(show_ids))
+    paid = paid.subquery("booth_paid")
+    in_time = func.coalesce(paid.c.in_time, 0)
+    stmt = (select(Booking.exhibitor_id.label("exhibitor_id"),
+                   (cast(Booth.width_cm, Float) * Booth.depth_cm / 10000.0).label("booth_m2"),
+                   func.coalesce(paid.c.paid, 0).label("amount_paid_minor"),
+                   case((Booking.price_minor == 0, null()),
+                        (and_(due.is_(None), func.coalesce(paid.c.paid, 0) >= Booking.price_minor), 1),
+                        (in_time >= Booking.price_minor, 1), else_=0).label("paid_on_time"))
+            .join(Booth, Booth.id == Booking.booth_id)
+            .outerjoin(PriceList, PriceList.show_id == Booking.show_id)
+            .outerjoin(paid, paid.c.booking_id == Booking.id)
+            .where(Booking.status.not_in(("cancelled", "released", "expired"))))
+    if show_ids is not None:
+        stmt = stmt.where(Booking.show_id.in_(show_ids))
+    return stmt

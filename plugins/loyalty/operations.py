@@ -1,1 +1,0 @@
-"""Domain logic of the loyalty plugin: plain functions, no request object."""
