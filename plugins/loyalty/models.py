@@ -106,6 +106,7 @@ class Segment(db.Model):
         # The list's default order (score, then id) and each filter's.
         Index("ix_loyalty_segment_score", "show_id", "score", "organization_id"),
         Index("ix_loyalty_segment_amount", "show_id", "amount_window_minor", "organization_id"),
+        Index("ix_loyalty_segment_computed", "show_id", "computed_at"),   # the last computation, read by every page
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))

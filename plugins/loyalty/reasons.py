@@ -2,10 +2,9 @@
 recompute stored). Used by the pages, the export and the API."""
 from __future__ import annotations
 
-from babel.numbers import format_decimal
-
 from crm_expo.i18n import gettext_anywhere as _
 from crm_expo.i18n import money as _money
+from crm_expo.i18n import number
 from crm_expo.titles import titles
 
 
@@ -14,8 +13,7 @@ def money(minor, currency: str = "CNY") -> str:
 
 
 def num(value) -> str:
-    from flask_babel import get_locale
-    return format_decimal(value if value is not None else 0, locale=str(get_locale() or "zh"))
+    return number(value)
 
 
 def _title(model: str, code: str) -> str:

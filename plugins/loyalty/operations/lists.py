@@ -30,10 +30,25 @@ def segment_query(show, filters: dict | None = None):
     return stmt
 
 
+# Counts change only when the segments are recomputed: they are kept per (show, time of the
+# last computation, filters), so a page of the list does not count 50,000 rows again. The key
+# holds the computation's time from the database, so every server process sees a recompute.
+_counted: dict[tuple, object] = {}
+
+
+def _once_per_computation(show, what: str, filters: dict, compute):
+    key = (show.id, last_computed(show), what, tuple(sorted((filters or {}).items())))
+    if key not in _counted:
+        if len(_counted) > 512:
+            _counted.clear()
+        _counted[key] = compute()
+    return _counted[key]
+
+
 def segment_page(show, filters: dict, position: Position, sort: str = "-score", per_page: int = 50):
     stmt = segment_query(show, filters)
     page = seek_page(stmt, ORDERS.get(sort, ORDERS["-score"]), position, per_page=per_page)
-    page.total, page.total_exact = count_rows(stmt)
+    page.total, page.total_exact = _once_per_computation(show, "total", filters, lambda: count_rows(stmt))
     ids = [s.organization_id for s in page.rows]
     names = dict(db.session.execute(select(Organization.id, func.coalesce(func.nullif(Organization.name_zh, ""),
                                                                            Organization.name_en))
@@ -44,6 +59,10 @@ def segment_page(show, filters: dict, position: Position, sort: str = "-score", 
 def segment_counts(show, filters: dict | None = None) -> dict[str, dict[str, int]]:
     """Per model, per segment: how many customers (within the other models' filters). One
     scan of the show's rows, grouped by every model at once; the counts are summed here."""
+    return _once_per_computation(show, "counts", filters or {}, lambda: _segment_counts(show, filters))
+
+
+def _segment_counts(show, filters: dict | None = None) -> dict[str, dict[str, int]]:
     cols = [getattr(Segment, m) for m in MODELS]
     combos = db.session.execute(select(*cols, func.count()).where(Segment.show_id == show.id).group_by(*cols)).all()
     filters = filters or {}
