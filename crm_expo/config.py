@@ -4,7 +4,7 @@ import json
 import os
 import secrets
 
-ALL_PLUGINS = ("exhibitors", "visitors", "suppliers", "booths", "onsite", "loyalty")
+ALL_PLUGINS = ("exhibitors", "visitors", "suppliers", "booths", "onsite", "loyalty", "surveys")
 
 # name -> (default, type, help).  The README table is generated from this, so keep it the
 # single place where a setting is introduced.
