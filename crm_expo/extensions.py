@@ -4,9 +4,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+from wtforms.meta import DefaultMeta
 
 # Named constraints so that Alembic migrations can drop/alter them on SQLite and PostgreSQL.
 NAMING = {
@@ -27,3 +29,16 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def _render_field_without_shared_id(meta, field, render_kw):
+    """A page holds many small forms (a button per table row, a settings form per plugin), and
+    WTForms gives every one's CSRF token the same id ("csrf_token"): duplicate ids, which
+    nothing looks up. The token renders without one (a page with several submit buttons names
+    them itself)."""
+    if field.type == "CSRFTokenField":
+        render_kw = {"id": False, **render_kw}
+    return DefaultMeta.render_field(meta, field, render_kw)
+
+
+FlaskForm.Meta.render_field = _render_field_without_shared_id

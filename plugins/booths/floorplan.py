@@ -71,7 +71,7 @@ def hall_svg(hall, version: int, live: dict, load_geometry) -> str:
     order, called only when the hall's geometry is not cached yet."""
     prefix = url_for("booths.booth", code="__CODE__").split("__CODE__")[0]
     geometry = _geometry(hall, version, prefix, load_geometry)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="floorplan" role="img" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="floorplan" role="group" '
            f'viewBox="0 0 {hall.width_cm} {hall.depth_cm}" data-hall="{escape(hall.code)}" '
            f'aria-label={quoteattr(_("Floor plan of hall %(hall)s", hall=hall.code))}>'
            f'<rect x="0" y="0" width="{hall.width_cm}" height="{hall.depth_cm}" fill="#f8f9fb" stroke="#555" '
