@@ -256,6 +256,42 @@ def audit_verify():
     sys.exit(1)
 
 
+# --- backup, restore ------------------------------------------------------------------------
+@click.command("backup", help="Back up the database (SQLite: online, desks keep scanning; PostgreSQL: pg_dump) "
+                              "and the instance files (secret key, uploads) into one file (0600).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="the backup file to write")
+def backup_cmd(output):
+    from .backup import create_backup
+    from .errors import DomainError
+    try:
+        manifest = create_backup(current_app._get_current_object(), output)
+    except DomainError as exc:
+        fail(str(exc))
+    size = os.path.getsize(output)
+    click.echo(f"wrote {output} ({size} bytes): {manifest['database']} database at {', '.join(manifest['heads'])}, "
+               f"{len(manifest['files'])} instance file(s)")
+
+
+@without_schema        # it restores into an empty database
+@click.command("restore", help="Restore a backup into an empty instance (refused if the database holds data, "
+                               "or if the backup is of a newer schema); then migrate it to this version.")
+@click.argument("path", type=click.Path(dir_okay=False))
+def restore_cmd(path):
+    from .backup import restore_backup
+    from .errors import DomainError
+    app = current_app._get_current_object()
+    _require_database(app)
+    if not os.path.isfile(path):
+        fail(f"no file {path}")
+    try:
+        report = restore_backup(app, path)
+    except DomainError as exc:
+        fail(str(exc))
+    m = report.manifest
+    click.echo(f"restored {path} (made {m['created_at']} by crm-expo {m['version']}): {m['database']} database, "
+               f"{len(report.files)} instance file(s)" + ("; migrated to this version's schema" if report.migrated else ""))
+
+
 # --- plugins, generate, import, report ----------------------------------------------------------
 @without_schema
 @click.command("plugins", help="List the loaded plugins.")
@@ -473,8 +509,8 @@ def start_background_worker(app: Flask, workers: int = 1):
     return proc
 
 
-CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, audit_group, plugins_cmd, generate_cmd, import_cmd,
-                 report_cmd, demo_cmd, serve_cmd, worker_cmd)
+CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, audit_group, backup_cmd, restore_cmd, plugins_cmd,
+                 generate_cmd, import_cmd, report_cmd, demo_cmd, serve_cmd, worker_cmd)
 
 
 def _check_schema_first(cmd: click.Command) -> None:
