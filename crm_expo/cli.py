@@ -292,6 +292,43 @@ def restore_cmd(path):
                f"{len(report.files)} instance file(s)" + ("; migrated to this version's schema" if report.migrated else ""))
 
 
+# --- privacy -------------------------------------------------------------------------------------
+@click.group("privacy", help="A person's personal data (PIPL, GDPR): export it, erase it.")
+def privacy_group():
+    pass
+
+
+@privacy_group.command("export", help="Write a person's data from every plugin to a zip (JSON and CSV, their files).")
+@click.option("--email", required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+def privacy_export(email, output):
+    from .privacy import PrivacyError, export_zip
+    try:
+        data = export_zip(email)
+    except PrivacyError as exc:
+        fail(str(exc))
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    click.echo(f"wrote {output} ({len(data)} bytes)")
+
+
+@privacy_group.command("erase", help="Replace a person's names, contacts, ID number, free text and files with a "
+                                     "redaction; ids, counts and money stay, so every report's totals do.")
+@click.option("--email", required=True)
+@click.option("--reason", required=True, help="why (the person's request, the retention period …); audited")
+def privacy_erase(email, reason):
+    from .privacy import PrivacyError, erase
+    try:
+        report = erase(email, reason, actor="cli")
+    except PrivacyError as exc:
+        fail(str(exc))
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(report.counts.items()))
+    click.echo(f"erased the personal data of {len(report.people)} person(s) with that email: {counts}")
+    for line in report.kept:
+        click.echo(f"  {line}")
+
+
 # --- plugins, generate, import, report ----------------------------------------------------------
 @without_schema
 @click.command("plugins", help="List the loaded plugins.")
@@ -509,7 +546,7 @@ def start_background_worker(app: Flask, workers: int = 1):
     return proc
 
 
-CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, audit_group, backup_cmd, restore_cmd, plugins_cmd,
+CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, audit_group, privacy_group, backup_cmd, restore_cmd, plugins_cmd,
                  generate_cmd, import_cmd, report_cmd, demo_cmd, serve_cmd, worker_cmd)
 
 

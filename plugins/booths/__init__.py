@@ -84,6 +84,11 @@ SETTINGS = {
         min=1, max=60 * 24 * 90),
 }
 
+def _privacy_erase(person, idents, report):
+    from .privacy import erase
+    erase(person, idents, report)
+
+
 plugin = Plugin(
     name="booths",
     title=_l("Booths"),
@@ -98,5 +103,6 @@ plugin = Plugin(
     importers={"booths": cli_importer("booths", BOOTH_COLUMNS, ops.import_rows)},
     reports={"booths": _booths_report},
     report_sections={"post-show": _report_section},
-    hooks={"customer.history": _history, "show.copy": _copy_show, "exhibitor.sections": _exhibitor_bookings},
+    hooks={"customer.history": _history, "show.copy": _copy_show, "exhibitor.sections": _exhibitor_bookings,
+           "privacy.erase": _privacy_erase},
 )
