@@ -103,6 +103,9 @@ FRESH_INSTALL_ARGS = {
     "booths offer-previous": ("--show", "x"),
     "worker": (),
     "audit verify": (),
+    "backup": ("-o", "x.backup"),
+    "privacy export": ("--email", "a@example.com", "-o", "x.zip"),
+    "privacy erase": ("--email", "a@example.com", "--reason", "asked"),
 }
 
 
