@@ -256,6 +256,79 @@ def audit_verify():
     sys.exit(1)
 
 
+# --- backup, restore ------------------------------------------------------------------------
+@click.command("backup", help="Back up the database (SQLite: online, desks keep scanning; PostgreSQL: pg_dump) "
+                              "and the instance files (secret key, uploads) into one file (0600).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="the backup file to write")
+def backup_cmd(output):
+    from .backup import create_backup
+    from .errors import DomainError
+    try:
+        manifest = create_backup(current_app._get_current_object(), output)
+    except DomainError as exc:
+        fail(str(exc))
+    size = os.path.getsize(output)
+    click.echo(f"wrote {output} ({size} bytes): {manifest['database']} database at {', '.join(manifest['heads'])}, "
+               f"{len(manifest['files'])} instance file(s)")
+
+
+@without_schema        # it restores into an empty database
+@click.command("restore", help="Restore a backup into an empty instance (refused if the database holds data, "
+                               "or if the backup is of a newer schema); then migrate it to this version.")
+@click.argument("path", type=click.Path(dir_okay=False))
+def restore_cmd(path):
+    from .backup import restore_backup
+    from .errors import DomainError
+    app = current_app._get_current_object()
+    _require_database(app)
+    if not os.path.isfile(path):
+        fail(f"no file {path}")
+    try:
+        report = restore_backup(app, path)
+    except DomainError as exc:
+        fail(str(exc))
+    m = report.manifest
+    click.echo(f"restored {path} (made {m['created_at']} by crm-expo {m['version']}): {m['database']} database, "
+               f"{len(report.files)} instance file(s)" + ("; migrated to this version's schema" if report.migrated else ""))
+
+
+# --- privacy -------------------------------------------------------------------------------------
+@click.group("privacy", help="A person's personal data (PIPL, GDPR): export it, erase it.")
+def privacy_group():
+    pass
+
+
+@privacy_group.command("export", help="Write a person's data from every plugin to a zip (JSON and CSV, their files).")
+@click.option("--email", required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+def privacy_export(email, output):
+    from .privacy import PrivacyError, export_zip
+    try:
+        data = export_zip(email)
+    except PrivacyError as exc:
+        fail(str(exc))
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    click.echo(f"wrote {output} ({len(data)} bytes)")
+
+
+@privacy_group.command("erase", help="Replace a person's names, contacts, ID number, free text and files with a "
+                                     "redaction; ids, counts and money stay, so every report's totals do.")
+@click.option("--email", required=True)
+@click.option("--reason", required=True, help="why (the person's request, the retention period …); audited")
+def privacy_erase(email, reason):
+    from .privacy import PrivacyError, erase
+    try:
+        report = erase(email, reason, actor="cli")
+    except PrivacyError as exc:
+        fail(str(exc))
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(report.counts.items()))
+    click.echo(f"erased the personal data of {len(report.people)} person(s) with that email: {counts}")
+    for line in report.kept:
+        click.echo(f"  {line}")
+
+
 # --- plugins, generate, import, report ----------------------------------------------------------
 @without_schema
 @click.command("plugins", help="List the loaded plugins.")
@@ -493,8 +566,8 @@ def start_background_worker(app: Flask, workers: int = 1):
     return proc
 
 
-CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, audit_group, plugins_cmd, generate_cmd, import_cmd,
-                 report_cmd, demo_cmd, serve_cmd, worker_cmd)
+CORE_COMMANDS = (db_group, shows_group, users_group, tokens_group, audit_group, privacy_group, backup_cmd, restore_cmd, plugins_cmd,
+                 generate_cmd, import_cmd, report_cmd, demo_cmd, serve_cmd, worker_cmd)
 
 
 def _check_schema_first(cmd: click.Command) -> None:

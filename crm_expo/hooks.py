@@ -31,6 +31,13 @@ name                       called from                            keyword argume
                                                                    booking or order (booths: its bookings)
 ``show.copy``              ``crm_expo.copying.copy_show``         ``source``, ``target``, ``report`` → None
                            (``crm-expo shows copy``)              (adds counts to the report)
+``privacy.export``         ``crm_expo.privacy.export_data``       ``person`` → dict: section name → list of
+                           (``crm-expo privacy export``, the      row dicts (JSON-able values; ``bytes`` are
+                           privacy page)                          written as files in the zip)
+``privacy.erase``          ``crm_expo.privacy.erase``             ``person``, ``idents`` (the values to remove),
+                           (``crm-expo privacy erase``, the       ``report`` (ErasureReport: ``add(kind, n)``,
+                           privacy page, the retention job)       ``kept``) → None; redacts the plugin's rows in
+                                                                  the caller's transaction, never skipped
 =========================  =====================================  ============================================
 """
 from __future__ import annotations
@@ -46,7 +53,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PRIORITY = 50
 HOOK_NAMES = ("show.dashboard", "organization.sections", "exhibitor.sections", "customer.history",
-              "customer.participation", "show.copy")
+              "customer.participation", "show.copy", "privacy.export", "privacy.erase")
 
 
 def handlers(name: str) -> list[tuple[str, Callable]]:

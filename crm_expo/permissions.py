@@ -20,7 +20,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "admin.users": ADMIN,
     "admin.tokens": ADMIN,
     "admin.audit": ADMIN,
-    "mail.outbox": ORGANIZERS,                # the outbox's status counts
+    "mail.outbox": ORGANIZERS,
+    "privacy.manage": ORGANIZERS,             # a person's data: export it, erase it (PIPL, GDPR)                # the outbox's status counts
     "organizations.view": ("admin", "organizer", "account_manager", "service_agent"),
     "organizations.merge": ORGANIZERS,
     # exhibitors

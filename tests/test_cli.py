@@ -104,6 +104,9 @@ FRESH_INSTALL_ARGS = {
     "worker": (),
     "audit verify": (),
     "loyalty recompute": ("--show", "x"),
+    "backup": ("-o", "x.backup"),
+    "privacy export": ("--email", "a@example.com", "-o", "x.zip"),
+    "privacy erase": ("--email", "a@example.com", "--reason", "asked"),
 }
 
 

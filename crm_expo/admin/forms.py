@@ -20,6 +20,19 @@ class ShowForm(FlaskForm):
     submit = SubmitField(_l("Create show"))
 
 
+class PrivacyFindForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=200)])
+    export = SubmitField(_l("Download the data (zip)"))
+
+
+class PrivacyEraseForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=200)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)],
+                         description=_l("The person's request, the end of the retention period …; kept in the audit log."))
+    confirm = StringField(_l("Type the email again to confirm"), validators=[DataRequired(), Length(max=200)])
+    erase = SubmitField(_l("Erase the personal data"))
+
+
 class ShowSeriesForm(FlaskForm):
     series = StringField(_l("Series (code)"), validators=[Optional(), Length(max=63)],
                          description=_l("Empty: the show belongs to no series (it has no previous edition)."))

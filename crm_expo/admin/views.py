@@ -13,6 +13,8 @@ from ..extensions import db
 from ..models import ApiToken, AuditEntry, Show, ShowSeries, ShowStatus, User
 from .forms import (
     ActionForm,
+    PrivacyEraseForm,
+    PrivacyFindForm,
     ShowDatesForm,
     ShowForm,
     ShowSeriesForm,
@@ -214,3 +216,33 @@ def settings():
             form = cls(formdata=None, data=settings_form_data(mine, current))
         sections.append((plugin, form))
     return render_template("admin/settings.html", sections=sections, show=show, scope=scope), status
+
+
+@bp.route("/privacy", methods=["GET", "POST"])
+@require("privacy.manage")
+def privacy():
+    """A person's data (PIPL, GDPR): download it, or erase it (crm_expo.privacy)."""
+    from flask import Response
+
+    from .. import privacy as ops
+    find, erase = PrivacyFindForm(prefix="find"), PrivacyEraseForm(prefix="erase")
+    report = None
+    if find.export.data and find.validate_on_submit():
+        try:
+            data = ops.export_zip(find.email.data)
+        except DomainError as exc:
+            find.email.errors.append(exc.message)
+        else:
+            return Response(data, mimetype="application/zip", headers={
+                "Content-Disposition": "attachment; filename=personal-data.zip", "Cache-Control": "no-store"})
+    elif erase.erase.data and erase.validate_on_submit():
+        if ops.normalise_email(erase.confirm.data) != ops.normalise_email(erase.email.data):
+            erase.confirm.errors.append(_("The two emails differ."))
+        else:
+            try:
+                report = ops.erase(erase.email.data, erase.reason.data, user=current_user)
+            except DomainError as exc:
+                (erase.reason if exc.field == "reason" else erase.email).errors.append(exc.message)
+            else:
+                flash(_("The personal data of %(n)d person(s) was erased.", n=len(report.people)), "success")
+    return render_template("admin/privacy.html", find=find, erase=erase, report=report)

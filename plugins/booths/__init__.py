@@ -89,6 +89,11 @@ SETTINGS = {
         min=1, max=60 * 24 * 90),
 }
 
+def _privacy_erase(person, idents, report):
+    from .privacy import erase
+    erase(person, idents, report)
+
+
 plugin = Plugin(
     name="booths",
     title=_l("Booths"),
@@ -104,5 +109,5 @@ plugin = Plugin(
     reports={"booths": _booths_report},
     report_sections={"post-show": _report_section},
     hooks={"customer.history": _history, "show.copy": _copy_show, "exhibitor.sections": _exhibitor_bookings,
-           "customer.participation": _participation},
+           "customer.participation": _participation, "privacy.erase": _privacy_erase},
 )

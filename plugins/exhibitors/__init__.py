@@ -30,6 +30,11 @@ def _history(organization):
     return entries
 
 
+def _privacy_export(person):
+    from .privacy import export
+    return export(person)
+
+
 plugin = Plugin(
     name="exhibitors",
     title=_l("Exhibitors"),
@@ -48,5 +53,5 @@ plugin = Plugin(
     generate=generate,
     demo=demo,
     importers={"exhibitors": importer},
-    hooks={"customer.history": _history, "show.copy": _copy_show},
+    hooks={"customer.history": _history, "show.copy": _copy_show, "privacy.export": _privacy_export},
 )

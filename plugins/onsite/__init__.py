@@ -58,6 +58,16 @@ def _routed_requests(show, organization_id) -> bool:
         is not None
 
 
+def _privacy_export(person):
+    from .privacy import export
+    return export(person)
+
+
+def _privacy_erase(person, idents, report):
+    from .privacy import erase
+    erase(person, idents, report)
+
+
 plugin = Plugin(
     name="onsite",
     title=_l("On site"),
@@ -72,7 +82,8 @@ plugin = Plugin(
     default_settings=_default_settings(),
     generate=_generate,
     reports={"attendance": _attendance_report},
-    hooks={"customer.history": _customer_history},
+    hooks={"customer.history": _customer_history, "privacy.export": _privacy_export,
+           "privacy.erase": _privacy_erase},
     init_app=init_app,
     takes_part=_routed_requests,
 )

@@ -29,6 +29,11 @@ def _copy_show(**kw):
     copy_show(**kw)
 
 
+def _privacy_export(person):
+    from .privacy import export
+    return export(person)
+
+
 plugin = Plugin(
     name="suppliers",
     title=_l("Suppliers"),
@@ -45,5 +50,5 @@ plugin = Plugin(
     generate=generate,
     demo=demo,
     importers={"suppliers": importer},
-    hooks={"customer.history": _history, "show.copy": _copy_show},
+    hooks={"customer.history": _history, "show.copy": _copy_show, "privacy.export": _privacy_export},
 )

@@ -36,7 +36,7 @@ from crm_expo.i18n import parse_money
 from crm_expo.listing import ListRequestError, position_from
 from crm_expo.permissions import can
 
-from . import bulk, forms
+from . import bulk, forms, retention
 from . import operations as ops
 from .models import CATEGORIES, CATEGORY_TITLES, VERIFICATION_TITLES, VERIFICATIONS, AdmissionRule, BusinessCard
 
@@ -95,7 +95,19 @@ def index():
     return render_template("visitors/index.html", show=show, rows=page.rows, page=page, args=args,
                            filters=filters, categories=categories, verifications=verifications,
                            figures=ops.figures(show, counts), when=_short_datetime(), locale=_locale(),
-                           open_reviews=ops.open_review_count(show) if can("visitors.manage") else 0)
+                           open_reviews=ops.open_review_count(show) if can("visitors.manage") else 0,
+                           erase_on=retention.erase_on(show) if can("visitors.manage") else None)
+
+
+@bp.route("/personal-data.zip")
+@require("visitors.manage")
+def retention_export():
+    """The personal data of the show's visitors not yet erased: what the retention setting will
+    erase, offered as a download first (plugins.visitors.retention)."""
+    from flask import Response
+    return Response(retention.export_show_zip(g.show), mimetype="application/zip", headers={
+        "Content-Disposition": f"attachment; filename={g.show.slug}-visitors-personal-data.zip",
+        "Cache-Control": "no-store"})
 
 
 def _short_datetime():
