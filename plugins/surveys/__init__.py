@@ -35,6 +35,16 @@ def _default_settings():
     }
 
 
+def _privacy_export(person):
+    from .privacy import export
+    return export(person)
+
+
+def _privacy_erase(person, idents, report):
+    from .privacy import erase
+    erase(person, idents, report)
+
+
 plugin = Plugin(
     name="surveys",
     title=_l("Surveys"),
@@ -44,4 +54,5 @@ plugin = Plugin(
     requires=("exhibitors", "visitors", "onsite"),
     nav=(NavItem(_l("Surveys"), "surveys.index", permissions=("surveys.view",)),),
     default_settings=_default_settings(),
+    hooks={"privacy.export": _privacy_export, "privacy.erase": _privacy_erase},
 )

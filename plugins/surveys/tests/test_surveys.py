@@ -301,3 +301,22 @@ def test_pages_for_organizers_only(app, client):
     assert created.status_code == 302
     detail = client.get(created.headers["Location"]).get_data(as_text=True)
     assert "Open the survey" in detail and "How likely are you to recommend exhibiting" in detail
+
+
+def test_a_persons_answers_are_exported_and_their_own_words_erased_while_scores_stay(app):
+    from crm_expo.models import Person
+    from crm_expo.privacy import erase, export_data
+    show = make_show()
+    survey, r = _one(show)
+    _answer(survey, r, nps=3, csat=2, comments="Call me on 13912345678, the aisle was blocked")
+    person = db.session.get(Person, db.session.get(Recipient, r.id).person_id)
+    data = export_data(person.email)
+    assert any("aisle was blocked" in str(a["value_text"]) for a in data["survey_answers"])
+    before = ops.results(survey)
+    erase(person.email, "asked")
+    texts = db.session.scalars(select(SurveyAnswer.value_text).where(SurveyAnswer.recipient_id == r.id)).all()
+    assert not any("13912345678" in t or "aisle" in t for t in texts)
+    assert sorted(v for v in db.session.scalars(select(SurveyAnswer.value_int).where(
+        SurveyAnswer.recipient_id == r.id)) if v is not None) == [2, 3]     # the scores stay
+    after = ops.results(survey)
+    assert (after["nps"], after["csat"]) == (before["nps"], before["csat"])
