@@ -12,7 +12,7 @@ SETTINGS = {
     "DATABASE_URL": (None, str, "SQLAlchemy URL; default: SQLite file crm-expo.sqlite3 in the instance folder. "
                                "PostgreSQL: postgresql+psycopg://user:pw@host/db"),
     "SECRET_KEY": (None, str, "Signs sessions and CSRF tokens. Default: a random key kept in the instance folder"),
-    "PLUGINS": (",".join(ALL_PLUGINS), str, "Comma-separated plugins to load, e.g. visitors,onsite"),
+    "PLUGINS": (",".join(ALL_PLUGINS), str, "Comma-separated plugins to load, e.g. visitors,exhibitors,suppliers,onsite (a plugin needs those it requires)"),
     "INSTANCE_PATH": (None, str, "Folder for the SQLite database, the secret key and uploads"),
     "DEFAULT_LOCALE": ("zh", str, "Language when neither the user nor the browser says: zh or en"),
     "TIMEZONE": ("Asia/Shanghai", str, "Default show timezone"),
