@@ -100,10 +100,11 @@ def walkin():
     return redirect(url_for("onsite.desk", gate=gate, badge=reg.id))
 
 
-@bp.route("/desk/badge/<int:reg_id>")
+@bp.route("/desk/badge/<int:reg_id>", methods=["POST"])
 @require("onsite.desk")
 def badge(reg_id):
-    """First print of a badge; a badge printed before goes through the reprint form.
+    """First print of a badge (a POST: it records the print); a badge printed before goes
+    through the reprint form.
     ``?auto=1`` is the desk printing on check-in: a badge printed before is then answered
     409 with the reason (never reprinted without one), so the desk can say so."""
     show = g.show

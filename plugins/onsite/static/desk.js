@@ -63,7 +63,9 @@
   function printBadge(registrationId) {
     say(desk.dataset.msgPrinting);
     var url = desk.dataset.badgeUrl.replace("/0?", "/" + encodeURIComponent(registrationId) + "?");
-    return fetch(url, {credentials: "same-origin"}).then(function (r) {
+    // A POST with the page's CSRF token: printing is recorded, so it is never a plain link.
+    return fetch(url, {method: "POST", credentials: "same-origin",
+                       headers: {"X-CSRFToken": window.crmExpo.csrfToken()}}).then(function (r) {
       if (r.status === 409) {
         return r.json().then(function (j) { say(j.error.message, j.error.reprint_url); });
       }
@@ -136,8 +138,7 @@
             li.querySelector(".who").textContent = [it.name_zh, it.name_en, it.company, it.category_title]
               .filter(Boolean).join(" · ");
             li.querySelector(".checkin").addEventListener("click", function () { scan(it.code); input.focus(); });
-            li.querySelector(".badge-link").href = it.badge_url;
-            li.querySelector(".badge-link").target = "_blank";
+            li.querySelector(".badge-form").action = it.badge_url;
             li.querySelector(".reprint-link").href = it.reprint_url;
             list.appendChild(li);
           });

@@ -91,9 +91,12 @@ def test_print_on_checkin_prints_a_first_badge_once_never_a_reprint(client, app)
     reg = register(show)
     client.login(make_user("desk"))
     url = f"/shows/{show.slug}/onsite/desk/badge/{reg.id}?auto=1"
-    first = client.get(url)
+    assert client.get(url).status_code == 405         # a print is recorded: never on a GET
+    assert client.post(url).status_code == 400        # nor on a post without the CSRF token
+    assert db.session.scalar(select(func.count()).select_from(BadgePrint)) == 0
+    first = client.form_post(url)
     assert first.status_code == 200 and first.headers["Content-Type"] == "application/pdf"
-    again = client.get(url)
+    again = client.form_post(url)
     assert again.status_code == 409
     assert again.get_json()["error"]["code"] == "printed_before"
     assert again.get_json()["error"]["reprint_url"].endswith(f"/shows/{show.slug}/onsite/desk/reprint/{reg.id}")
