@@ -27,6 +27,7 @@ from crm_expo.extensions import db
 from crm_expo.i18n import gettext_anywhere as _
 from crm_expo.models import ShowDay
 from plugins.visitors.models import BadgeCode, Registration
+from plugins.visitors.operations import normalize_code
 
 from .models import Scan
 
@@ -47,7 +48,7 @@ def parse_time(raw: str) -> dt.datetime:
 
 
 def _parse_code(raw: str) -> str:
-    code = re.sub(r"\s+", "", raw).upper()
+    code = normalize_code(raw)      # as the desk reads it: case, spaces and hyphens ignored
     if not 1 <= len(code) <= 64:
         raise ValueError(_("a badge code is at most 64 characters"))
     return code

@@ -61,7 +61,9 @@ def local_day(show: Show, at: dt.datetime) -> dt.date:
 
 
 # --- check-in ---------------------------------------------------------------------------------
-CODE_RE = re.compile(r"^[A-Z0-9]{12}$")
+# The codes this system issues (12 characters) and those a registration system printed before
+# the visitors were imported (6 to 64 letters and digits, hyphens dropped by normalize_code).
+CODE_RE = re.compile(r"^[A-Z0-9]{6,64}$")
 REASONS = {
     "admitted": _l("Welcome"),
     "reentry": _l("Re-entry"),
