@@ -51,7 +51,8 @@ def main():
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="attendance-bench-")
     url = args.db or "sqlite:///" + os.path.join(tmp, "bench.sqlite3")
-    env = dict(os.environ, CRM_EXPO_DATABASE_URL=url, CRM_EXPO_INSTANCE_PATH=tmp, CRM_EXPO_SECRET_KEY="bench")
+    env = dict(os.environ, CRM_EXPO_DATABASE_URL=url, CRM_EXPO_INSTANCE_PATH=tmp, CRM_EXPO_SECRET_KEY="bench",
+               CRM_EXPO_MAX_UPLOAD_MB="200")   # a million gate rows are ~50 MB of CSV
     print(machine())
     print(f"database: {url.split('@')[-1]}  visitors={args.visitors:,} desk scans={args.scans:,} "
           f"gate rows={args.gate_rows:,}  load average {load()}")

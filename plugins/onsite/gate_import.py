@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from zoneinfo import ZoneInfo
 
@@ -22,11 +23,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm_expo.contacts.importing import Column, ImportReport, RowProblem, choice, cli_importer
-from crm_expo.database import executemany, transaction
+from crm_expo.database import executemany, transaction, tune_for_bulk
 from crm_expo.extensions import db
 from crm_expo.i18n import gettext_anywhere as _
 from crm_expo.models import ShowDay
-from plugins.visitors.models import BadgeCode, Registration
 from plugins.visitors.operations import normalize_code
 
 from .models import Scan
@@ -75,12 +75,30 @@ COLUMNS = (
 )
 _COLS = ["show_id", "registration_id", "code", "gate", "desk", "device", "direction", "day", "at", "result",
          "reason", "category", "nonce"]
-_CHUNK = 2000
 
 
-def _in_chunks(values: list, query):
-    for i in range(0, len(values), _CHUNK):
-        yield from db.session.execute(query(values[i:i + _CHUNK])).all()
+def _lookup(sql: dict, show_id: int, values: list) -> list:
+    """One query for a whole batch, the values passed as one parameter (a JSON array on SQLite,
+    an array on PostgreSQL): an IN list of 50,000 bound values costs more to build than to run."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        return conn.exec_driver_sql(sql["postgresql"], (values, show_id)).all()
+    return conn.exec_driver_sql(sql["sqlite"], (json.dumps(values), show_id)).all()
+
+
+_BADGES = {   # every badge of the batch's codes, of any show (a code of another show is reported)
+    "sqlite": "SELECT b.code, b.show_id, b.registration_id, r.category FROM json_each(?) AS j CROSS "
+              "JOIN visitors_badge_code b ON b.code = j.value "
+              "JOIN visitors_registration r ON r.id = b.registration_id WHERE ? IS NOT NULL",
+    "postgresql": "SELECT b.code, b.show_id, b.registration_id, r.category FROM visitors_badge_code b "
+                  "JOIN visitors_registration r ON r.id = b.registration_id "
+                  "WHERE b.code = ANY(%s) AND %s IS NOT NULL",
+}
+_STORED = {   # the batch's nonces already stored for the show (a re-import)
+    "sqlite": "SELECT s.nonce FROM json_each(?) AS j CROSS JOIN onsite_scan s "
+              "WHERE s.nonce = j.value AND s.show_id = ?",
+    "postgresql": "SELECT nonce FROM onsite_scan WHERE nonce = ANY(%s) AND show_id = %s",
+}
 
 
 def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportReport:
@@ -88,12 +106,11 @@ def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportRepor
     report = ImportReport()
     zone = ZoneInfo(show.timezone)
     with transaction(dry_run=dry_run):
+        tune_for_bulk()     # SQLite: a big page cache, one checkpoint at the end of the import
         days = {d for (d,) in db.session.execute(select(ShowDay.date).where(ShowDay.show_id == show.id))}
         codes = sorted({v["code"] for _n, v in rows})
-        badges = {code: (show_id, reg_id, category) for code, show_id, reg_id, category in _in_chunks(
-            codes, lambda chunk: select(BadgeCode.code, BadgeCode.show_id, BadgeCode.registration_id,
-                                        Registration.category)
-            .join(Registration, Registration.id == BadgeCode.registration_id).where(BadgeCode.code.in_(chunk)))}
+        badges = {code: (show_id, reg_id, category)
+                  for code, show_id, reg_id, category in _lookup(_BADGES, show.id, codes)}
         shown_days = ", ".join(d.isoformat() for d in sorted(days)) or "-"
         candidates: dict[str, tuple[int, tuple]] = {}
         for rownum, v in rows:
@@ -125,8 +142,7 @@ def apply_rows(show, rows: list[tuple[int, dict]], dry_run: bool) -> ImportRepor
             candidates[nonce] = (rownum, (
                 show.id, badge[1], v["code"], v["gate"], "", "import", v["direction"], day, at,
                 "not_allowed" if refused else "ok", "gate_refused" if refused else "imported", badge[2], nonce))
-        stored = {n for (n,) in _in_chunks(list(candidates), lambda chunk: select(Scan.nonce).where(
-            Scan.show_id == show.id, Scan.nonce.in_(chunk)))}
+        stored = {n for (n,) in _lookup(_STORED, show.id, list(candidates))}
         new = [row for nonce, (_n, row) in candidates.items() if nonce not in stored]
         if not dry_run:
             executemany(Scan.__table__, _COLS, new)
