@@ -394,22 +394,29 @@ def import_cmd(kind, path, slug, series_slug, dry_run):
     sys.exit(int(code or 0))
 
 
-@click.command("report", help="Print a PDF report.")
+@click.command("report", help="Print a report (PDF; some also as JSON or XLSX).")
 @click.argument("kind")
 @click.option("--show", "slug", required=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
 @click.option("--lang", type=click.Choice(LOCALES), default=None,
               help="Language of the report (default: CRM_EXPO_DEFAULT_LOCALE).")
-def report_cmd(kind, slug, output, lang):
+@click.option("--format", "fmt", type=click.Choice(("pdf", "json", "xlsx")), default="pdf", show_default=True,
+              help="json and xlsx: the report's figures, for the reports that offer them.")
+def report_cmd(kind, slug, output, lang, fmt):
     from flask_babel import force_locale
 
     from .reports import available_reports
     reports = available_reports(current_app)
     if kind not in reports:
         fail(f"unknown report '{kind}' (available: {', '.join(sorted(reports)) or 'none'})")
+    render = reports[kind]
+    if fmt != "pdf":
+        render = getattr(render, "formats", {}).get(fmt)
+        if render is None:
+            fail(f"report '{kind}' has no {fmt} form (pdf only)")
     show = _show(slug)
     with force_locale(lang or current_app.config.get("DEFAULT_LOCALE") or "zh"):
-        pdf = reports[kind](show)
+        pdf = render(show)
     with open(output, "wb") as fh:
         fh.write(pdf)
     click.echo(f"wrote {output} ({len(pdf)} bytes)")

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from crm_expo.plugins import NavItem, Plugin
 
 from .api import api_bp, init_app
+from .gate_import import importer as scan_importer
 from .views import bp
 
 
@@ -12,6 +13,22 @@ def _attendance_report(show):
     from . import operations
     from .pdf import attendance_report
     return attendance_report(show, operations.attendance(show))
+
+
+def _attendance_json(show) -> bytes:
+    import json
+
+    from .attendance import figures, plain
+    return json.dumps(plain(figures(show)), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _attendance_xlsx(show) -> bytes:
+    from .attendance import figures, xlsx
+    return xlsx(figures(show))
+
+
+# `crm-expo report attendance --format json|xlsx`: the same figures as the PDF.
+_attendance_report.formats = {"json": _attendance_json, "xlsx": _attendance_xlsx}
 
 
 def _customer_history(organization):
@@ -82,6 +99,7 @@ plugin = Plugin(
     default_settings=_default_settings(),
     generate=_generate,
     reports={"attendance": _attendance_report},
+    importers={"scans": scan_importer},   # a gate system's export (gate_import)
     hooks={"customer.history": _customer_history, "privacy.export": _privacy_export,
            "privacy.erase": _privacy_erase},
     init_app=init_app,

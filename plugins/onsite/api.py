@@ -76,3 +76,21 @@ def checkin_count(show):
     """
     gate = request.args.get("gate", "")
     return jsonify(gate=gate, count=ops.gate_count(show, gate))
+
+
+@api_bp.get("/shows/<slug>/reports/attendance")
+@api_require("onsite.manage")
+def attendance_report(show):
+    """Audited attendance: the figures of the printed report, each rule stated in ``rules``.
+    ---
+    get:
+      summary: Audited attendance of a show
+      responses:
+        200: {description: "{unique_visitors, total_attendance, entries, by_day: [{date, unique, entries}],
+          unique_by_category: {trade, public, vip}, not_counted: {media, exhibitor_staff},
+          registered_never_admitted, refused: {reason: scans}, by_country, by_province, by_question, rules}"}
+        401: {description: missing or invalid token}
+        403: {description: token of another show or role}
+    """
+    from .attendance import figures, plain
+    return jsonify(plain(figures(show)))

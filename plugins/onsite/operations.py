@@ -37,7 +37,7 @@ from crm_expo.extensions import db
 from crm_expo.i18n import local_name
 from crm_expo.models import Organization, Person, Show, audit, get_setting
 from plugins.visitors import operations as visitor_ops
-from plugins.visitors.models import CATEGORY_TITLES, COUNTED_CATEGORIES, Registration
+from plugins.visitors.models import CATEGORY_TITLES, Registration
 
 from .models import REQUEST_STATUSES, BadgePrint, Lead, Notice, Scan, ServiceEvent, ServiceRequest
 
@@ -61,7 +61,9 @@ def local_day(show: Show, at: dt.datetime) -> dt.date:
 
 
 # --- check-in ---------------------------------------------------------------------------------
-CODE_RE = re.compile(r"^[A-Z0-9]{12}$")
+# The codes this system issues (12 characters) and those a registration system printed before
+# the visitors were imported (6 to 64 letters and digits, hyphens dropped by normalize_code).
+CODE_RE = re.compile(r"^[A-Z0-9]{6,64}$")
 REASONS = {
     "admitted": _l("Welcome"),
     "reentry": _l("Re-entry"),
@@ -268,34 +270,9 @@ def gate_count(show: Show, gate: str, day: dt.date | None = None) -> int:
 
 
 def attendance(show: Show) -> dict:
-    """Audited attendance, counted in SQL from the scan records.
-
-    - unique visitors: distinct registrations with at least one admitted entry scan;
-    - entries: admitted entry scans (re-entries included);
-    - per day: unique people that day (first entries) and entries;
-    - visitors are trade, public and VIP only: exhibitor staff and media are reported apart.
-    """
-    counted = Scan.category.in_(COUNTED_CATEGORIES)
-    admitted = and_(Scan.show_id == show.id, Scan.result == "ok", Scan.direction == "in")
-    totals = db.session.execute(select(
-        func.count(func.distinct(case((counted, Scan.registration_id)))),
-        func.count(case((counted, Scan.id))),
-        func.count(func.distinct(case((Scan.category == "trade", Scan.registration_id)))),
-        func.count(func.distinct(case((Scan.category == "public", Scan.registration_id)))),
-        func.count(func.distinct(case((Scan.category == "vip", Scan.registration_id)))),
-        func.count(func.distinct(case((~counted, Scan.registration_id)))),
-    ).where(admitted)).one()
-    days = db.session.execute(select(
-        Scan.day, func.count(case((and_(counted, Scan.first_entry), 1))), func.count(case((counted, 1))),
-        func.count(case((and_(Scan.category == "trade", Scan.first_entry), 1))),
-        func.count(case((and_(Scan.category == "public", Scan.first_entry), 1))),
-    ).where(admitted).group_by(Scan.day).order_by(Scan.day)).all()
-    refused = dict(db.session.execute(select(Scan.result, func.count()).where(
-        Scan.show_id == show.id, Scan.result != "ok").group_by(Scan.result)).all())
-    return {"unique_visitors": totals[0], "entries": totals[1], "unique_trade": totals[2],
-            "unique_public": totals[3], "unique_vip": totals[4], "not_counted_people": totals[5],
-            "days": [{"day": d[0], "unique": d[1], "entries": d[2], "trade": d[3], "public": d[4]} for d in days],
-            "refused": refused}
+    """Audited attendance, counted in SQL from the scan records (plugins.onsite.attendance)."""
+    from .attendance import figures
+    return figures(show)
 
 
 # --- badges -----------------------------------------------------------------------------------

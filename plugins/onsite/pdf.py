@@ -124,33 +124,37 @@ def render_badges(badges: list[dict], size: str = "a6") -> bytes:
 
 
 def attendance_report(show, figures: dict) -> bytes:
-    """The audited attendance report: each figure with how it was counted."""
-    from crm_expo.i18n import local_date, local_name
+    """The audited attendance report: the key figures, one table per breakdown, then a methods
+    page that states every rule in words (all from ``attendance.figures``)."""
+    from reportlab.platypus import PageBreak
+
+    from crm_expo.i18n import local_name
     from crm_expo.pdf import Spacer, document, para, table
 
-    from .models import SCAN_RESULT_TITLES
+    from .attendance import tables
     f = figures
-    refused = ", ".join(f"{SCAN_RESULT_TITLES.get(k, k)}: {v}" for k, v in sorted(f["refused"].items()))
     flow = [para(_("Attendance report"), "title"), para(local_name(show.name_zh, show.name_en), "h2"),
             para(_("Every figure is counted from the scan records of the gates: one record per scan, admitted "
-                   "or refused, with gate, desk, time and reason. Visitors are trade visitors, public and VIP "
-                   "guests; exhibitor staff and media are never counted as visitors.")),
-            Spacer(1, 6 * mm),
-            table([[_("Figure"), _("Value"), _("How it is counted")],
-                   [_("Unique visitors"), str(f["unique_visitors"]),
-                    _("Distinct registrations with at least one admitted entry scan")],
-                   [_("Entries"), str(f["entries"]), _("Admitted entry scans, re-entries included")],
-                   [_("Unique trade visitors"), str(f["unique_trade"]),
-                    _("Distinct trade registrations admitted (verified where the rules require it)")],
-                   [_("Unique public visitors"), str(f["unique_public"]), _("Distinct public registrations admitted")],
-                   [_("Unique VIP guests"), str(f["unique_vip"]), _("Distinct VIP registrations admitted")],
-                   [_("Exhibitor staff and media (not counted)"), str(f["not_counted_people"]),
-                    _("Distinct registrations of these categories admitted")]],
-                  col_widths=[55 * mm, 25 * mm, 94 * mm]),
-            Spacer(1, 6 * mm), para(_("Per day"), "h2"),
-            table([[_("Day"), _("Unique visitors"), _("Entries"), _("Trade"), _("Public")]] +
-                  [[local_date(d["day"]), str(d["unique"]), str(d["entries"]), str(d["trade"]), str(d["public"])]
-                   for d in f["days"]]),
-            Spacer(1, 6 * mm),
-            para(_("Refused scans: %(items)s", items=refused or "0"))]
+                   "or refused, with gate, time and reason. Visitors are trade visitors, public and VIP "
+                   "guests; exhibitor staff and media are never counted as visitors."))]
+    if not f["has_scans"]:
+        flow.append(para(_("No scans are recorded for this show: every figure below is zero.")))
+    sections = tables(f)
+    methods = sections.pop()
+    for title, header, rows in sections:
+        flow += [Spacer(1, 5 * mm), para(title, "h2")]
+        if rows:
+            flow.append(table([header] + [[_cell(v) for v in row] for row in rows]))
+        else:
+            flow.append(para(_("None.")))
+    flow += [PageBreak(), para(methods[0], "h2")]
+    flow += [para(f"{i}. {row[0]}") for i, row in enumerate(methods[2], start=1)]
     return document(flow, title=_("Attendance report") + f" — {show.slug}", show=show)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}%"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

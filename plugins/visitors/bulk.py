@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,10 +27,11 @@ from crm_expo.extensions import db
 from crm_expo.i18n import (
     gettext_anywhere as core_message,  # the importer's own messages (core catalogue)
 )
+from crm_expo.i18n import str_anywhere
 from crm_expo.models import Consent, audit
 
-from .models import CATEGORIES, BadgeCode, Registration
-from .operations import new_badge_codes
+from .models import BADGE_CODE_MAX, BADGE_CODE_MIN, CATEGORIES, BadgeCode, Registration
+from .operations import new_badge_codes, normalize_code
 
 
 # Longer than its column, a cell would fail the whole batch on PostgreSQL (SQLite would store
@@ -67,6 +69,21 @@ CATEGORY_ALIASES = {
 CATEGORY_HEADERS = ("观众类型", "观众类别", "类别", "类型", "身份", "观众身份", "参观者类型", "参观者类别",
                     "人员类型", "人员类别", "category", "type", "visitor type", "visitor category")
 
+_PRINTED_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\- ]*$")
+
+
+def _parse_badge_code(raw: str) -> str:
+    """A code a registration system already printed on a badge: 6 to 64 letters, digits or
+    hyphens; stored as the desk reads it (upper case, hyphens and spaces dropped)."""
+    code = normalize_code(raw)
+    if not _PRINTED_CODE.match(raw.strip()) or not BADGE_CODE_MIN <= len(code) <= BADGE_CODE_MAX \
+            or not code.isascii():
+        # the checking process has no request: the message in the default language
+        raise ValueError(str_anywhere(_l("a badge code is 6 to 64 letters, digits or hyphens: %(value)s",
+                                         value=raw[:70])))
+    return code
+
+
 COLUMNS = (
     Column("name_zh", importing.PERSON_NAME_HEADERS, parse=_at_most(100)),
     Column("name_en", importing.PERSON_NAME_EN_HEADERS, parse=_at_most(100)),
@@ -83,6 +100,10 @@ COLUMNS = (
            parse=importing.yes_no),
     Column("consent_share", ("同意分享给参展商", "同意分享", "share consent", "share with exhibitors"),
            parse=importing.yes_no),
+    # a registration system that printed badges already: its codes are kept (unique in the file
+    # here, and not used by any badge in the database: checked per batch in bulk_register)
+    Column("badge_code", ("badge_code", "证件号", "胸卡号", "badge code", "badge", "胸卡编号", "证件编号"),
+           parse=_parse_badge_code, unique=True),
     Column("keys", derive=lambda v: keys.person_keys(v.get("name_zh") or "", v.get("name_en") or "")),
 )
 
@@ -119,9 +140,18 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
     report = ImportReport(kind="visitors")
     report.registration_ids = []
     good: list[tuple[int, dict]] = []
+    given = sorted({r["badge_code"] for _n, r in rows if r.get("badge_code")})
+    taken = set()
+    for i in range(0, len(given), 2000):
+        taken.update(db.session.scalars(select(BadgeCode.code).where(BadgeCode.code.in_(given[i:i + 2000]))))
     for rownum, r in rows:
         if not (r.get("name_zh") or r.get("name_en")):
             report.problems.append(RowProblem(rownum, "", _("a name (Chinese or English) is required")))
+            report.rejected += 1
+            continue
+        if r.get("badge_code") in taken:
+            report.problems.append(RowProblem(rownum, "badge_code", _(
+                "badge code %(code)s is already used by another badge", code=r["badge_code"])))
             report.rejected += 1
             continue
         good.append((rownum, r))
@@ -138,7 +168,7 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
             report.unchanged += 1
             continue
         seen.add(pid)
-        regs.append((pid, r.get("category") or "trade", (r.get("company") or "")[:200]))
+        regs.append((pid, r.get("category") or "trade", (r.get("company") or "")[:200], r.get("badge_code") or ""))
         marketing, share = r.get("consent_marketing"), r.get("consent_share")
         if marketing is True or marketing is False:
             consents.append((pid, "marketing", marketing, now, source_label))
@@ -147,7 +177,8 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
     # Ids drawn first (sequence / after the maximum under the write lock), so registrations,
     # their code history and consents go in as plain executemany INSERTs, no RETURNING.
     reg_ids = new_ids(Registration.__table__, len(regs))
-    codes = new_badge_codes(len(regs))
+    fresh = iter(new_badge_codes(sum(1 for reg in regs if not reg[3])))
+    codes = [reg[3] or next(fresh) for reg in regs]
     answers = "{}"
     show_id = show.id
     executemany(
@@ -155,7 +186,7 @@ def bulk_register(show, rows: list[tuple[int, dict]], source: str) -> ImportRepo
         ["id", "show_id", "person_id", "category", "verification", "verification_note", "evidence_company",
          "concession", "badge_code", "answers", "source", "created_at", "updated_at"],
         [(rid, show_id, pid, cat, "pending" if cat == "trade" else "not_required", "", company, "", code, answers,
-          source, now, now) for rid, code, (pid, cat, company) in zip(reg_ids, codes, regs, strict=False)],
+          source, now, now) for rid, code, (pid, cat, company, _given) in zip(reg_ids, codes, regs, strict=False)],
         ready=("created_at", "updated_at"))
     executemany(BadgeCode.__table__, ["code", "registration_id", "show_id", "issued_at", "revoke_reason"],
                           [(code, rid, show_id, now, "") for rid, code in zip(reg_ids, codes, strict=False)], ready=("issued_at",))

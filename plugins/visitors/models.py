@@ -49,7 +49,10 @@ REVIEW_STATUS_TITLES = register("visitors.review_status", {"open": _l("To review
                                                           "kept_apart": _l("Kept apart")})
 MATCH_RULES = ("email", "phone", "name")   # crm_expo.contacts.duplicates: name = same name at the same company
 
-BADGE_CODE_LENGTH = 12
+BADGE_CODE_LENGTH = 12   # the codes this system issues
+# Codes a registration system printed before the import (visitors import, column badge_code):
+# 6 to 64 letters and digits as stored (hyphens and spaces are dropped, as at the desk).
+BADGE_CODE_MIN, BADGE_CODE_MAX = 6, 64
 
 
 def _sql_in(values) -> str:
@@ -63,7 +66,7 @@ class Registration(db.Model):
         CheckConstraint(f"category IN ({_sql_in(CATEGORIES)})", name="category"),
         CheckConstraint(f"verification IN ({_sql_in(VERIFICATIONS)})", name="verification"),
         CheckConstraint(f"concession IN ({_sql_in(CONCESSIONS)})", name="concession"),
-        CheckConstraint(f"length(badge_code) = {BADGE_CODE_LENGTH}", name="badge_code_length"),
+        CheckConstraint(f"length(badge_code) BETWEEN {BADGE_CODE_MIN} AND {BADGE_CODE_MAX}", name="badge_code_length"),
         # The staff list pages by keyset (show, then id) unfiltered and by each filter...
         Index("ix_visitors_registration_show_id", "show_id", "id"),
         Index("ix_visitors_registration_show_category", "show_id", "category", "id"),
@@ -85,7 +88,7 @@ class Registration(db.Model):
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     evidence_company: Mapped[str] = mapped_column(String(200), default="")   # company stated as evidence
     concession: Mapped[str] = mapped_column(String(16), default="")
-    badge_code: Mapped[str] = mapped_column(String(BADGE_CODE_LENGTH), unique=True)
+    badge_code: Mapped[str] = mapped_column(String(BADGE_CODE_MAX), unique=True)
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(32), default="")   # self, staff, import, api, generate
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -113,9 +116,9 @@ class Registration(db.Model):
 class BadgeCode(db.Model):
     """Every code ever issued, so a scanned old code is recognised as revoked, not unknown."""
     __tablename__ = "visitors_badge_code"
-    __table_args__ = (CheckConstraint(f"length(code) = {BADGE_CODE_LENGTH}", name="length"),)
+    __table_args__ = (CheckConstraint(f"length(code) BETWEEN {BADGE_CODE_MIN} AND {BADGE_CODE_MAX}", name="length"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(BADGE_CODE_LENGTH), unique=True)
+    code: Mapped[str] = mapped_column(String(BADGE_CODE_MAX), unique=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("visitors_registration.id", ondelete="CASCADE"),
                                                  index=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)

@@ -31,6 +31,8 @@ from crm_expo.models import Consent, Organization, Person, Show, ShowDay, audit
 
 from .models import (  # noqa: F401
     BADGE_CODE_LENGTH,
+    BADGE_CODE_MAX,
+    BADGE_CODE_MIN,
     CATEGORIES,
     CATEGORY_TITLES,
     CONCESSIONS,
@@ -450,7 +452,7 @@ def registration_by_code(show: Show, code: str) -> tuple[Registration | None, Ba
     """The registration a scanned code belongs to, and that code's record (check
     ``badge.revoked_at``: a replaced code is known but no longer valid). One indexed query."""
     code = normalize_code(code)
-    if len(code) != BADGE_CODE_LENGTH:
+    if not BADGE_CODE_MIN <= len(code) <= BADGE_CODE_MAX:
         return None, None
     row = db.session.execute(
         select(Registration, BadgeCode).join(BadgeCode, BadgeCode.registration_id == Registration.id)

@@ -35,7 +35,7 @@ def test_attendance_pdf_in_the_language_of_the_session(app, client):
     client.login(make_user("organizer", locale="en"))
     en = _text(client.get(f"/shows/{show.slug}/onsite/attendance.pdf").data)
     assert "Attendance report" in en and "Unique visitors" in en and "Per day" in en
-    assert "Already checked in today: 1" in en and "Unknown badge code: 1" in en
+    assert re.search(r"Already checked in today\s+1\b", en) and re.search(r"Unknown badge code\s+1\b", en)
     assert "观众统计报告" not in en and "观众人数" not in en
     assert not TABLE_NAME.search(en), TABLE_NAME.search(en)
     assert "already_in" not in en
@@ -43,7 +43,7 @@ def test_attendance_pdf_in_the_language_of_the_session(app, client):
     client.post("/locale/zh", data={"csrf_token": client.csrf_token()})
     zh = _text(client.get(f"/shows/{show.slug}/onsite/attendance.pdf").data)
     assert "Attendance report" not in zh and "Unique visitors" not in zh
-    assert "观众统计报告" in zh and "观众人数（去重）" in zh and "按天" in zh and "今天已签到: 1" in zh
+    assert "观众统计报告" in zh and "观众人数（去重）" in zh and "按天" in zh and re.search(r"今天已签到\s*1\b", zh)
     assert not TABLE_NAME.search(zh) and "already_in" not in zh
 
 

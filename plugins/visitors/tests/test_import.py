@@ -195,3 +195,35 @@ def test_a_big_import_checkpoints_once_at_the_end_and_gives_the_connection_back_
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -32768
+
+
+def test_badge_codes_a_registration_system_printed_are_kept_and_admit_at_the_desk(app):
+    """证件号 / badge_code: kept when 6–64 letters, digits or hyphens and unused; otherwise
+    reported by row; the desk admits a kept code as it admits its own."""
+    import datetime as dt
+
+    from plugins.onsite import operations as onsite_ops
+    other = make_show()
+    taken = imp(other, "姓名,证件号\n王五,TAKEN-0001\n")
+    assert taken.imported == 1
+    show = make_show(start=dt.date.today(), days=2)
+    report = imp(show, "姓名,邮箱,类别,证件号\n"
+                       "张三,zs@example.com,公众,ab-12-cd\n"           # kept as AB12CD
+                       "李四,ls@example.com,公众,\n"                   # none given: a new one
+                       "王二,we@example.com,公众,AB12\n"               # too short
+                       "赵六,zl@example.com,公众,中文证件号码\n"          # not letters and digits
+                       "钱七,qq@example.com,公众,AB-12-CD\n"           # the same code again
+                       "孙八,sb@example.com,公众,taken-0001\n"         # used by another show's badge
+                       f"周九,zj@example.com,公众,{'X' * 65}\n")
+    assert (report.imported, report.rejected) == (2, 5), report.lines()
+    problems = {p.row: p.message for p in report.problems}
+    assert "6 to 64" in problems[4] and "6 to 64" in problems[5] and "6 to 64" in problems[8]
+    assert "duplicate of row 2" in problems[6] and "already used" in problems[7]
+    kept = db.session.scalar(select(Registration).join(Person).where(Person.email == "zs@example.com"))
+    assert kept.badge_code == "AB12CD"
+    assert db.session.scalar(select(BadgeCode.code).where(BadgeCode.registration_id == kept.id)) == "AB12CD"
+    fresh = db.session.scalar(select(Registration).join(Person).where(Person.email == "ls@example.com"))
+    assert len(fresh.badge_code) == 12
+    with app.test_request_context():
+        answer = onsite_ops.check_in(show, "ab-12-cd", "A")
+        assert answer["result"] == "ok" and answer["person"]["registration_id"] == kept.id
