@@ -38,18 +38,14 @@ from crm_expo.models import Organization, Person
 from plugins.visitors.models import CATEGORY_TITLES, COUNTED_CATEGORIES, Question, Registration
 
 from .models import SCAN_RESULT_TITLES
+from .operations import REASONS
 
 NOT_COUNTED = ("media", "exhibitor_staff")
 
-# Titles of the reasons a scan was refused (Scan.reason): the desk's own, the visitors
-# plugin's admission rules, and a refusal reported by an imported gate system.
-REFUSAL_TITLES = {
-    "already_in": _l("Already checked in today"),
-    "malformed": _l("This is not a badge code of this system"),
-    "unknown_code": _l("Unknown badge code"),
-    "other_show": _l("This badge is for another show"),
-    "revoked": _l("This badge was replaced (lost badge); the old badge is no longer valid"),
-    "exit_scans_off": _l("Exit scans are not used at this show"),
+# Titles of the reasons a scan was refused (Scan.reason): the desk's own (operations.REASONS
+# without its answers to an admitted scan), the visitors plugin's admission rules, and a
+# refusal reported by an imported gate system.
+REFUSAL_TITLES = {k: v for k, v in REASONS.items() if k not in ("admitted", "reentry", "exit")} | {
     "cancelled": _l("The registration was cancelled"),
     "not_a_show_day": _l("Not a show day"),
     "category_not_admitted": _l("Category not admitted that day"),
